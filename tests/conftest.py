@@ -1,0 +1,47 @@
+"""Shared fixtures: a synthetic MNIST folder, and the real one when ``MNIST_DATA_DIR`` is set."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from synthetic_mnist import write_synthetic_mnist
+
+N_TRAIN, N_TEST = 300, 100
+
+
+@pytest.fixture(scope="session")
+def _synthetic_mnist_master(tmp_path_factory) -> Path:
+    return write_synthetic_mnist(tmp_path_factory.mktemp("mnist_master"), N_TRAIN, N_TEST)
+
+
+@pytest.fixture
+def mnist_dir(_synthetic_mnist_master, tmp_path) -> Path:
+    """A fresh copy of the synthetic MNIST root (holding ``MNIST/raw/``) per test, safe to damage."""
+    root = tmp_path / "data"
+    shutil.copytree(_synthetic_mnist_master, root)
+    return root
+
+
+@pytest.fixture
+def real_mnist_dir() -> Path:
+    """The real MNIST root from ``MNIST_DATA_DIR``; skips without it, but fails under ``CI=true``."""
+    value = os.environ.get("MNIST_DATA_DIR")
+    if not value or not (Path(value) / "MNIST" / "raw").is_dir():
+        message = f"real MNIST not found (MNIST_DATA_DIR={value!r})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + "; CI must provide it")
+        pytest.skip(message)
+    return Path(value)
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
