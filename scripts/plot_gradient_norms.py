@@ -1,0 +1,107 @@
+"""Plot ||dL/dh_t|| against t for the numpy RNN, GRU and LSTM on one long sequence.
+
+The loss is on the last step only, so dL/dh_t for earlier t flows back only through the
+recurrence: how fast it falls shows how far back each cell can learn from. Solid lines: the
+gated cells' carry-over gates biased by +1 (the practical's TensorFlow cells); dashed: PyTorch's
+default initialisation. Example::
+
+    python scripts/plot_gradient_norms.py --steps 200 --out docs/gradient_norms.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from rnn_reference import long_sequence_gradient_norms  # noqa: E402
+
+COLOURS = {"rnn": "tab:red", "gru": "tab:blue", "lstm": "tab:green"}
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text}")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("docs/gradient_norms.png"),
+        help="PNG to write (default: docs/gradient_norms.png)",
+    )
+    parser.add_argument("--steps", type=positive_int, default=200, help="T (default: 200)")
+    parser.add_argument("--input-size", type=positive_int, default=4, help="D (default: 4)")
+    parser.add_argument("--hidden-size", type=positive_int, default=32, help="H (default: 32)")
+    parser.add_argument("--classes", type=positive_int, default=10, help="C (default: 10)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.out.suffix.lower() != ".png":
+        parser.error(f"--out must name a .png file; got {args.out}")
+    return args
+
+
+def save_png_atomically(figure, out: Path) -> None:
+    """Write to a temporary file next to ``out``, then rename it over ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}-", suffix=".png")
+    os.close(handle)
+    try:
+        figure.savefig(temporary, format="png", dpi=120)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates it private (0600)
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    shape = dict(
+        T=args.steps, D=args.input_size, H=args.hidden_size, C=args.classes, seed=args.seed
+    )
+    open_gates = long_sequence_gradient_norms(**shape, gate_bias=1.0)
+    default_gates = long_sequence_gradient_norms(**shape, gate_bias=0.0)
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    t = range(1, args.steps + 1)
+    for name, norms in open_gates.items():
+        label = name.upper() + (" (gate bias +1)" if name != "rnn" else "")
+        axes.semilogy(t, norms, color=COLOURS[name], label=label)
+    for name in ("gru", "lstm"):
+        axes.semilogy(
+            t,
+            default_gates[name],
+            color=COLOURS[name],
+            linestyle="--",
+            label=f"{name.upper()} (PyTorch default init)",
+        )
+    axes.set_xlabel("time step t")
+    axes.set_ylabel(r"$\|\partial L / \partial h_t\|$")
+    axes.set_title(
+        f"Gradient reaching h_t from a loss at step T={args.steps} "
+        f"(H={args.hidden_size}, seed {args.seed})"
+    )
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    save_png_atomically(figure, args.out)
+    plt.close(figure)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
