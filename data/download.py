@@ -1,0 +1,68 @@
+"""Fetch MNIST's raw files through torchvision, turning any failure into one clear message."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.error import URLError
+
+from torchvision.datasets import MNIST
+
+from data.errors import MNISTDataError
+from data.idx import expected_paths, raw_folder
+
+
+class _RawDownloader(MNIST):
+    """torchvision's MNIST download logic without its loading (this package parses the files)."""
+
+    def __init__(self, root: str | Path) -> None:  # no super().__init__: it would load the data
+        self.root = str(root)
+
+    @property
+    def raw_folder(self) -> str:
+        return str(raw_folder(self.root))
+
+
+def missing_files(root: str | Path) -> list[Path]:
+    """The expected IDX files not present under ``root``."""
+    return [path for path in expected_paths(root) if not path.is_file()]
+
+
+def missing_data_message(root: str | Path, reason: str) -> str:
+    paths = "\n".join(f"  {path}" for path in expected_paths(root))
+    return (
+        f"MNIST not found under {root} and {reason}.\nExpected these four files:\n{paths}\n"
+        "Copy them there (torchvision's MNIST/raw layout), or set MNIST_DATA_DIR (or the "
+        "data_dir argument) to the folder that holds MNIST/raw/, or run once with internet access."
+    )
+
+
+def ensure_downloaded(root: str | Path) -> None:
+    """Download the missing IDX files into ``root/MNIST/raw/`` via torchvision.
+
+    Raises:
+        MNISTDataError: naming the four expected paths and ``MNIST_DATA_DIR`` when the files are
+            missing and cannot be downloaded (offline, unreachable mirrors, unwritable folder).
+    """
+    if not missing_files(root):
+        return
+    try:
+        _RawDownloader(root).download()
+    except (RuntimeError, URLError, OSError) as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise MNISTDataError(
+            missing_data_message(root, f"the download failed ({detail})")
+        ) from None
+    still_missing = missing_files(root)
+    if still_missing:
+        raise MNISTDataError(
+            missing_data_message(root, f"the download did not produce {still_missing[0]}")
+        )
+
+
+def default_data_dir() -> str:
+    """``$MNIST_DATA_DIR`` if set, else a per-user cache (``$XDG_CACHE_HOME`` or ~/.cache)."""
+    if os.environ.get("MNIST_DATA_DIR"):
+        return os.environ["MNIST_DATA_DIR"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "rnn-mnist")
