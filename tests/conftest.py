@@ -20,7 +20,7 @@ def _synthetic_mnist_master(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def mnist_dir(_synthetic_mnist_master, tmp_path) -> Path:
-    """A fresh copy of the synthetic MNIST root (holding ``MNIST/raw/``) per test, safe to damage."""
+    """A per-test copy of the synthetic MNIST root (holding ``MNIST/raw/``), safe to damage."""
     root = tmp_path / "data"
     shutil.copytree(_synthetic_mnist_master, root)
     return root
@@ -28,7 +28,7 @@ def mnist_dir(_synthetic_mnist_master, tmp_path) -> Path:
 
 @pytest.fixture
 def real_mnist_dir() -> Path:
-    """The real MNIST root from ``MNIST_DATA_DIR``; skips without it, but fails under ``CI=true``."""
+    """The real MNIST root from ``MNIST_DATA_DIR``: skips without it, fails under ``CI=true``."""
     value = os.environ.get("MNIST_DATA_DIR")
     if not value or not (Path(value) / "MNIST" / "raw").is_dir():
         message = f"real MNIST not found (MNIST_DATA_DIR={value!r})"

@@ -1,0 +1,329 @@
+"""A GRU layer for CPU training with a hand-written backward: a drop-in for ``nn.GRU``.
+
+Why ``nn.GRU`` trains slowly on CPU (torch 2.14.1, this 2-core machine, batch 100, T=28, D=28,
+H=128, Adam; ``python scripts/bench_gru.py --profile`` prints the profiles and the oneDNN
+on/off comparison):
+
+- ``nn.LSTM`` on CPU runs through oneDNN: ``aten::lstm`` checks ``use_mkldnn`` and calls one
+  fused kernel per layer for the forward (``aten::mkldnn_rnn_layer``) and one for the whole
+  backward (``aten::mkldnn_rnn_layer_backward``): 98% and 95% of the LSTM's profiled time.
+  Only the LSTM has that branch in ``aten/src/ATen/native/RNN.cpp``; ``mkldnn_rnn_layer``
+  even takes a ``mode`` argument, but its CPU code calls ``ideep::lstm_*`` unconditionally, so
+  there is no oneDNN GRU to call. ``aten::gru`` always takes the generic path, which builds the
+  GRU from ATen ops one time step at a time: per training step 29 ``addmm``, 59 ``mm``, 59
+  ``cat``, ~200 ``add_``, 112 ``mul`` and 56 ``sigmoid_`` calls (profiled), each on a 100x384
+  tile or smaller. Its backward is the autograd graph of all of those (~35 nodes per time
+  step), so the gradient of ``weight_hh`` is 28 separate 100-row matmuls plus 28 ``cat`` and
+  accumulations instead of one large matmul; per-op dispatch and autograd overhead, not
+  arithmetic, dominate.
+- Measured (hand-written loop, forward / backward+Adam per batch, 2 threads, machine nearly
+  idle): LSTM-128 4.6 / 9.0 ms = 7,350 samples/s; GRU-128 7.7 / 16.0 ms = 4,200 samples/s.
+  With oneDNN off (``torch.backends.mkldnn.flags(enabled=False)``) the LSTM falls to
+  10.4 / 18.5 ms = 3,470 samples/s, below the GRU (3,840): the gap is the missing fused
+  kernel, not the GRU's math. Threads are not the cause (1 thread: GRU 4,900, LSTM 6,400).
+- On this shared machine every op that opens a parallel region (matmuls; ``tanh``, which runs
+  in parallel even on a 100x128 tile) can wait a whole scheduler slice for its second thread
+  while other processes run: 4-8 ms instead of 6-10 us were measured for single ops at 2
+  threads under load. That is why figures at 2 threads swing by 5x between runs, and why the
+  issue measured 2,400 samples/s for the GRU.
+
+What this layer does instead (per layer, time-major internally):
+
+- forward: the input projection of all T steps is one matmul (all biases except b_hn added
+  once); each step is 7 small ops (``mm`` for h W_hh^T, add_ b_hn, add, sigmoid_, addcmul,
+  tanh_, lerp) writing into preallocated buffers; no autograd graph is recorded.
+- backward (``torch.autograd.Function``): each step of the backward recurrence is 10 small
+  elementwise ops and one ``addmm_`` (dh_{t-1} += dgh_t W_hh); the gradients of the input and
+  of all weights and biases are then one large matmul or sum each over all T*N rows, instead
+  of T small ones.
+
+Shapes: N batch, T steps, D input features (hidden size of the layer below for layers > 0),
+H hidden units. Gate order r, z, n, as in ``nn.GRU``::
+
+    r_t = sigmoid(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)
+    z_t = sigmoid(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)
+    n_t = tanh(x_t W_in^T + b_in + r_t * (h_{t-1} W_hn^T + b_hn))
+    h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+``weight_ih`` (3H, D) stacks [W_ir; W_iz; W_in], ``weight_hh`` (3H, H) stacks
+[W_hr; W_hz; W_hn], and the biases (3H,) likewise, so state dicts load into and from ``nn.GRU``.
+On a GPU, ``nn.GRU`` (cuDNN) is the faster choice; this layer works there but is not tuned.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def gru_layer_forward(
+    x: Tensor,
+    h0: Tensor,
+    w_ih: Tensor,
+    w_hh: Tensor,
+    b_ih: Tensor | None,
+    b_hh: Tensor | None,
+) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """Run one GRU layer over a whole sequence, without recording an autograd graph.
+
+    Args:
+        x: (T, N, D) inputs, time-major.
+        h0: (N, H) initial hidden state.
+        w_ih: (3H, D) input weights [W_ir; W_iz; W_in].
+        w_hh: (3H, H) recurrent weights [W_hr; W_hz; W_hn].
+        b_ih: (3H,) input bias, or None for no bias.
+        b_hh: (3H,) recurrent bias, or None for no bias.
+
+    Returns:
+        hs: (T, N, H) hidden states h_1..h_T.
+        cache: what ``gru_layer_backward`` needs: (x, h0, w_ih, w_hh, hs, rz, n, gh_n) with
+            rz (T, N, 2H) the gates [r, z], n (T, N, H) the candidate states and
+            gh_n (T, N, H) = h_{t-1} W_hn^T + b_hn.
+    """
+    T, N, D = x.shape
+    H = w_hh.shape[1]
+    with torch.no_grad():
+        gx = torch.mm(x.reshape(T * N, D), w_ih.t()).view(T, N, 3 * H)
+        b_hn = None
+        if b_ih is not None:
+            # a mm plus one broadcast add over all T*N rows is faster here than addmm with a
+            # bias, there and in the steps; only b_hn must stay inside r * (...)
+            gx += torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
+            b_hn = b_hh[2 * H :]
+        gh = x.new_empty(T, N, 3 * H)
+        rz = x.new_empty(T, N, 2 * H)
+        n = x.new_empty(T, N, H)
+        hs = x.new_empty(T, N, H)
+        # unbind once: slicing inside the loop would cost a Python-level op per view per step
+        gx_rz, gx_n = gx[..., : 2 * H].unbind(0), gx[..., 2 * H :].unbind(0)
+        gh_t, gh_rz, gh_n = gh.unbind(0), gh[..., : 2 * H].unbind(0), gh[..., 2 * H :].unbind(0)
+        rz_t, r_t, z_t = rz.unbind(0), rz[..., :H].unbind(0), rz[..., H:].unbind(0)
+        n_t, hs_t = n.unbind(0), hs.unbind(0)
+        w_hh_t = w_hh.t()
+        h = h0
+        for t in range(T):
+            torch.mm(h, w_hh_t, out=gh_t[t])
+            if b_hn is not None:
+                gh_n[t].add_(b_hn)
+            torch.add(gx_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()
+            torch.addcmul(gx_n[t], r_t[t], gh_n[t], out=n_t[t]).tanh_()
+            # lerp(n, h, z) = n + z * (h - n) = (1 - z) * n + z * h
+            torch.lerp(n_t[t], h, z_t[t], out=hs_t[t])
+            h = hs_t[t]
+    return hs, (x, h0, w_ih, w_hh, hs, rz, n, gh[..., 2 * H :])
+
+
+def gru_layer_backward(
+    dhs: Tensor, cache: tuple[Tensor, ...], need_dx: bool = True
+) -> tuple[Tensor | None, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Backpropagate through one GRU layer over the whole sequence.
+
+    Args:
+        dhs: (T, N, H) gradient of the loss w.r.t. each h_t coming from above (the layer's
+            output and, for t = T, h_n).
+        cache: from ``gru_layer_forward``.
+        need_dx: skip the (T*N, 3H) x (3H, D) matmul for dx when the input needs no gradient.
+
+    Returns:
+        dx: (T, N, D), or None when ``need_dx`` is False.
+        dh0: (N, H).
+        dw_ih: (3H, D). dw_hh: (3H, H). db_ih: (3H,). db_hh: (3H,).
+    """
+    x, h0, w_ih, w_hh, hs, rz, n, gh_n = cache
+    T, N, D = x.shape
+    H = h0.shape[1]
+    with torch.no_grad():
+        # dgh[t] = dL/d(h_{t-1} W_hh^T + b_hh) per gate; dgx_n[t] = dL/d(x_t W_in^T + b_in)
+        # (for r and z, dL/dgx equals dgh). The step's factors are used while that step's
+        # gates are in cache: precomputing them for all T at once, as whole-sequence ops,
+        # streams several T x N x H arrays through memory and measured slower here.
+        dgh = x.new_empty(T, N, 3 * H)
+        dgx_n = x.new_empty(T, N, H)
+        dgh_t, dgx_n_t = dgh.unbind(0), dgx_n.unbind(0)
+        dg_r_t, dg_z_t, dgh_n_t = (
+            dgh[..., :H].unbind(0), dgh[..., H : 2 * H].unbind(0), dgh[..., 2 * H :].unbind(0)
+        )
+        r_t, z_t, n_t = rz[..., :H].unbind(0), rz[..., H:].unbind(0), n.unbind(0)
+        gh_n_t, hs_t, dhs_t = gh_n.unbind(0), hs.unbind(0), dhs.unbind(0)
+        dh = dhs_t[T - 1].clone()  # dL/dh_t, accumulated backwards through time
+        for t in range(T - 1, -1, -1):
+            r, z, n_now = r_t[t], z_t[t], n_t[t]
+            dh_from_n = dh - dh * z  # dL/dn_t = dh_t (1 - z)
+            # dL/dz pre-activation: dh_t (h_{t-1} - n) z (1 - z) = dh_t (1 - z)(h_t - n)
+            torch.sub(hs_t[t], n_now, out=dg_z_t[t]).mul_(dh_from_n)
+            # dL/dn pre-activation: dL/dn_t (1 - n^2)
+            dn_pre = torch.mul(dh_from_n, n_now, out=dgx_n_t[t])
+            torch.addcmul(dh_from_n, dn_pre, n_now, value=-1, out=dn_pre)
+            torch.mul(dn_pre, r, out=dgh_n_t[t])
+            # dL/dr pre-activation: dn_pre gh_n r (1 - r) = c - c r with c = dn_pre r gh_n
+            torch.mul(dgh_n_t[t], gh_n_t[t], out=dg_r_t[t])
+            dg_r_t[t].addcmul_(dg_r_t[t], r, value=-1)
+            from_above = dhs_t[t - 1] if t > 0 else torch.zeros_like(dh)
+            dh = torch.addcmul(from_above, dh, z).addmm_(dgh_t[t], w_hh)
+        dh0 = dh
+        dgx_rz = dgh[..., : 2 * H].reshape(T * N, 2 * H)
+        dgx_n = dgx_n.view(T * N, H)
+        dgh_rows = dgh.view(T * N, 3 * H)
+        # (features x rows) @ (rows x gates) and a transpose: faster here than gates^T @ feats
+        dw_hh_t = torch.mm(hs[:-1].reshape((T - 1) * N, H).t(), dgh_rows[N:])
+        dw_hh = dw_hh_t.addmm_(h0.t(), dgh_t[0]).t()
+        x_rows_t = x.reshape(T * N, D).t()
+        dw_ih = torch.cat([torch.mm(x_rows_t, dgx_rz), torch.mm(x_rows_t, dgx_n)], 1).t()
+        db_hh = dgh_rows.sum(0)
+        db_ih = torch.cat([db_hh[: 2 * H], dgx_n.sum(0)])
+        dx = None
+        if need_dx:
+            dx = torch.addmm(dgx_n @ w_ih[2 * H :], dgx_rz, w_ih[: 2 * H]).view(T, N, D)
+    return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
+
+
+class GRULayerFunction(torch.autograd.Function):
+    """Autograd wrapper of ``gru_layer_forward`` / ``gru_layer_backward`` (time-major)."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+        hs, cache = gru_layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
+        ctx.save_for_backward(*cache)
+        ctx.has_bias = b_ih is not None
+        return hs
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dhs):
+        dx, dh0, dw_ih, dw_hh, db_ih, db_hh = gru_layer_backward(
+            dhs, ctx.saved_tensors, need_dx=ctx.needs_input_grad[0]
+        )
+        if not ctx.has_bias:
+            db_ih = db_hh = None
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
+
+
+class FusedGRU(nn.Module):
+    """Multi-layer GRU with the constructor, parameters, init and outputs of ``nn.GRU``.
+
+    Args:
+        input_size: D, features per time step of the input.
+        hidden_size: H, hidden units per layer.
+        num_layers: stacked GRU layers; layer k > 0 reads the outputs of layer k - 1.
+        bias: whether the layers have ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: inputs and outputs are (N, T, features) if True, else (T, N, features).
+        dropout: probability of dropout on the outputs of every layer except the last, in
+            training mode only (as ``nn.GRU``).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        for name, value in [("input_size", input_size), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers)]:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"FusedGRU: {name} must be an integer >= 1, got {value!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not (
+            0.0 <= dropout <= 1.0
+        ):
+            raise ValueError(f"FusedGRU: dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(
+                "FusedGRU: dropout applies between layers only, so it has no effect with "
+                f"num_layers=1 (got dropout={dropout})",
+                stacklevel=2,
+            )
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        # registered in nn.GRU's order so that the same seed gives the same initial weights
+        for k in range(num_layers):
+            layer_input = input_size if k == 0 else hidden_size
+            self.register_parameter(
+                f"weight_ih_l{k}", nn.Parameter(torch.empty(3 * hidden_size, layer_input))
+            )
+            self.register_parameter(
+                f"weight_hh_l{k}", nn.Parameter(torch.empty(3 * hidden_size, hidden_size))
+            )
+            if bias:
+                self.register_parameter(f"bias_ih_l{k}", nn.Parameter(torch.empty(3 * hidden_size)))
+                self.register_parameter(f"bias_hh_l{k}", nn.Parameter(torch.empty(3 * hidden_size)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias, as ``nn.GRU``."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for parameter in self.parameters():
+            nn.init.uniform_(parameter, -bound, bound)
+
+    def flatten_parameters(self) -> None:
+        """No-op, so code written for ``nn.GRU`` (which packs weights for cuDNN) runs unchanged."""
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}"
+        )
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run all layers over the sequence.
+
+        Args:
+            input: (N, T, D) if ``batch_first`` else (T, N, D); or (T, D) unbatched.
+            hx: (num_layers, N, H) initial hidden states ((num_layers, H) unbatched); zeros
+                if None.
+
+        Returns:
+            output: (N, T, H) if ``batch_first`` else (T, N, H) (or (T, H) unbatched), the last
+                layer's hidden state at every step.
+            h_n: (num_layers, N, H) (or (num_layers, H) unbatched), every layer's last state.
+        """
+        unbatched = input.dim() == 2
+        if input.dim() not in (2, 3) or input.shape[-1] != self.input_size:
+            raise ValueError(
+                f"FusedGRU: input must have shape (N, T, {self.input_size}) "
+                f"(batch_first={self.batch_first}) or (T, {self.input_size}), "
+                f"got {tuple(input.shape)}"
+            )
+        batch_dim = 0 if self.batch_first else 1
+        if unbatched:
+            input = input.unsqueeze(batch_dim)
+            hx = None if hx is None else hx.unsqueeze(1)
+        x = input.transpose(0, 1) if self.batch_first else input
+        T, N = x.shape[0], x.shape[1]
+        if T == 0:
+            raise ValueError("FusedGRU: input must have at least one time step, got T=0")
+        expected_hx = (self.num_layers, N, self.hidden_size)
+        if hx is None:
+            hx = x.new_zeros(expected_hx)
+        elif tuple(hx.shape) != expected_hx:
+            raise ValueError(
+                f"FusedGRU: hx must have shape {expected_hx}, got {tuple(hx.shape)}"
+                + (" (before adding the batch dim of unbatched input)" if unbatched else "")
+            )
+        x = x.contiguous()
+        last_states = []
+        for k in range(self.num_layers):
+            if k > 0 and self.dropout > 0 and self.training:
+                x = F.dropout(x, self.dropout, training=True)
+            b_ih = getattr(self, f"bias_ih_l{k}") if self.bias else None
+            b_hh = getattr(self, f"bias_hh_l{k}") if self.bias else None
+            x = GRULayerFunction.apply(
+                x, hx[k], getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"),
+                b_ih, b_hh,
+            )
+            last_states.append(x[-1])
+        output = x.transpose(0, 1) if self.batch_first else x
+        h_n = torch.stack(last_states, 0)
+        if unbatched:
+            return output.squeeze(batch_dim), h_n.squeeze(1)
+        return output, h_n

@@ -1,0 +1,273 @@
+"""RecurrentClassifier: the practical's recurrent MNIST classifier as a LightningModule.
+
+Shape legend: N batch, C classes, K kept misclassified examples.
+
+One shared step serves train, validation and test: logits from ``SequenceClassifierNet``,
+softmax cross-entropy plus the L2 term, all logged per epoch only (no per-step logging and no
+host syncs in the training step; torchmetrics run with ``validate_args=False`` because their
+argument checks read tensors back to the host).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from lightning_module.figures import confusion_figure, misclassified_figure
+from lightning_module.network import IMAGE_SIDE, Cell, HeadInit, SequenceClassifierNet
+from lightning_module.tb_logging import (
+    add_figure,
+    find_tensorboard_logger,
+    log_hparams_with_metrics,
+)
+
+L2_SCOPES = ("output", "all")
+LR_SCHEDULES = ("constant", "plateau")
+MAX_MISCLASSIFIED = 16  # examples kept per evaluation epoch for the TensorBoard grid
+STAGES = ("train", "val", "test")
+
+
+def validate_training_args(
+    l2_lambda: float,
+    l2_scope: str,
+    lr: float,
+    lr_schedule: str,
+    plateau_factor: float,
+    plateau_patience: int,
+) -> None:
+    """Raise ValueError naming the first training argument that is out of range."""
+    if isinstance(l2_lambda, bool) or not isinstance(l2_lambda, (int, float)) or not l2_lambda >= 0:
+        raise ValueError(f"l2_lambda must be a number >= 0, got {l2_lambda!r}")
+    if l2_scope not in L2_SCOPES:
+        raise ValueError(f"l2_scope must be one of {L2_SCOPES}, got {l2_scope!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
+    if not isinstance(plateau_factor, (int, float)) or not 0 < plateau_factor < 1:
+        raise ValueError(f"plateau_factor must be in (0, 1), got {plateau_factor!r}")
+    if isinstance(plateau_patience, bool) or not isinstance(plateau_patience, int) or (
+        plateau_patience < 0
+    ):
+        raise ValueError(f"plateau_patience must be an integer >= 0, got {plateau_patience!r}")
+
+
+class RecurrentClassifier(pl.LightningModule):
+    """Classify MNIST digits read as a sequence by an RNN, GRU or LSTM (the practical's model).
+
+    Args:
+        cell: recurrent cell: "rnn" (nn.RNN, tanh), "gru" (nn.GRU) or "lstm" (nn.LSTM).
+        hidden_size: hidden units per layer (the practical's ``memory_units``), >= 1.
+        num_layers: stacked recurrent layers, >= 1.
+        dropout: probability in [0, 1) of dropping each layer's output, the last one's included
+            (the practical's DropoutWrapper with output_keep_prob = 1 - dropout); off in eval,
+            where the practical left it on.
+        num_classes: number of classes (10 for MNIST).
+        pixels_per_step: pixels fed per time step; must divide 784 (28: row by row, 28 steps;
+            1: pixel by pixel, 784 steps).
+        permute: read the pixels in a fixed random order (permuted sequential MNIST); the order
+            is saved in the checkpoint.
+        permute_seed: seed of that order.
+        l2_lambda: weight of the L2 term l2_lambda * 1/2 ||W||^2 (tf.nn.l2_loss), >= 0; the
+            practical used 1e-3 on the output weights.
+        l2_scope: "output": the head's weight matrix only (the practical); "all": every weight
+            matrix, recurrent ones included (never biases).
+        lr: Adam's learning rate, > 0 (the practical used Adam's default 1e-3).
+        lr_schedule: "constant", or "plateau": multiply lr by ``plateau_factor`` when val_loss
+            has not improved for ``plateau_patience`` epochs.
+        plateau_factor: lr decay factor in (0, 1) for the "plateau" schedule.
+        plateau_patience: epochs without val_loss improvement before decaying, >= 0.
+        head_init: "practical": N(0, 1) output weights and biases as the practical;
+            "default": torch's nn.Linear init.
+        tbptt_steps: truncated BPTT in training: detach the state every k steps (bounds memory
+            on long sequences, e.g. pixels_per_step=1); None is full BPTT.
+    """
+
+    def __init__(
+        self,
+        cell: Cell = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        num_classes: int = 10,
+        pixels_per_step: int = IMAGE_SIDE,
+        permute: bool = False,
+        permute_seed: int = 0,
+        l2_lambda: float = 0.0,
+        l2_scope: Literal["output", "all"] = "output",
+        lr: float = 1e-3,
+        lr_schedule: Literal["constant", "plateau"] = "constant",
+        plateau_factor: float = 0.5,
+        plateau_patience: int = 1,
+        head_init: HeadInit = "default",
+        tbptt_steps: int | None = None,
+    ) -> None:
+        super().__init__()
+        validate_training_args(
+            l2_lambda, l2_scope, lr, lr_schedule, plateau_factor, plateau_patience
+        )
+        self.save_hyperparameters()
+        self.net = SequenceClassifierNet(
+            cell=cell,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            num_classes=num_classes,
+            pixels_per_step=pixels_per_step,
+            permute=permute,
+            permute_seed=permute_seed,
+            head_init=head_init,
+            tbptt_steps=tbptt_steps,
+        )
+        metric_args = dict(num_classes=num_classes, average="micro", validate_args=False)
+        self.train_acc = MulticlassAccuracy(**metric_args)
+        self.val_acc = MulticlassAccuracy(**metric_args)
+        self.test_acc = MulticlassAccuracy(**metric_args)
+        confusion_args = dict(num_classes=num_classes, validate_args=False)
+        self.val_confusion = MulticlassConfusionMatrix(**confusion_args)
+        self.test_confusion = MulticlassConfusionMatrix(**confusion_args)
+        self._misclassified: dict[str, list[tuple[torch.Tensor, ...]]] = {"val": [], "test": []}
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""
+        return self.net(images)
+
+    def l2_weights(self) -> list[torch.nn.Parameter]:
+        """The weight matrices the L2 term covers (see ``l2_scope``)."""
+        if self.hparams.l2_scope == "output":
+            return [self.net.head.weight]
+        # torch names recurrent weights weight_ih_l<k> / weight_hh_l<k>; biases are bias_*
+        return [
+            parameter
+            for name, parameter in self.net.named_parameters()
+            if name.rsplit(".", 1)[-1].startswith("weight")
+        ]
+
+    def l2_term(self) -> torch.Tensor:
+        """l2_lambda * 1/2 * sum of squared entries of ``l2_weights()`` (a scalar tensor)."""
+        squares = torch.stack([w.pow(2).sum() for w in self.l2_weights()]).sum()
+        return self.hparams.l2_lambda * 0.5 * squares
+
+    def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        images, labels = batch
+        logits = self(images)
+        data_loss = F.cross_entropy(logits, labels)
+        l2 = self.l2_term()
+        loss = data_loss + l2
+        size = labels.shape[0]
+        for name, value in ((f"{stage}_loss", loss), (f"{stage}_data_loss", data_loss),
+                            (f"{stage}_l2", l2)):
+            self.log(name, value, on_step=False, on_epoch=True, sync_dist=True, batch_size=size)
+        accuracy = getattr(self, f"{stage}_acc")
+        accuracy.update(logits, labels)
+        self.log(f"{stage}_acc", accuracy, on_step=False, on_epoch=True, batch_size=size)
+        if stage != "train" and self._draws_figures():
+            self._collect_for_figures(stage, images, labels, logits.argmax(dim=1))
+        return loss
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def predict_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> dict[str, torch.Tensor]:
+        """Batch (images (N, 28, 28), indices (N,)) -> {"index": (N,), "probabilities": (N, C)}."""
+        images, indices = batch
+        return {"index": indices, "probabilities": torch.softmax(self(images), dim=1)}
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        if self.hparams.lr_schedule == "constant":
+            return optimizer
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="min",
+            factor=self.hparams.plateau_factor,
+            patience=self.hparams.plateau_patience,
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss", "interval": "epoch"},
+        }
+
+    # --- TensorBoard figures and hparams -------------------------------------------------------
+
+    def _draws_figures(self) -> bool:
+        # The same answer on every rank, so the confusion matrices stay in step under DDP.
+        trainer = self._trainer
+        return (
+            trainer is not None
+            and not trainer.sanity_checking
+            and find_tensorboard_logger(trainer) is not None
+        )
+
+    def _collect_for_figures(
+        self, stage: str, images: torch.Tensor, labels: torch.Tensor, predicted: torch.Tensor
+    ) -> None:
+        getattr(self, f"{stage}_confusion").update(predicted, labels)
+        kept = self._misclassified[stage]
+        room = MAX_MISCLASSIFIED - sum(len(item[0]) for item in kept)
+        if room > 0:  # a host sync, but only in evaluation and only until the grid is full
+            wrong = torch.nonzero(predicted != labels).squeeze(1)[:room]
+            if len(wrong):
+                kept.append((images[wrong].cpu(), labels[wrong].cpu(), predicted[wrong].cpu()))
+
+    def _log_figures(self, stage: str) -> None:
+        confusion = getattr(self, f"{stage}_confusion")
+        kept = self._misclassified[stage]
+        self._misclassified[stage] = []
+        if not confusion.update_called:
+            return
+        matrix = confusion.compute()  # collective under DDP: every rank computes
+        confusion.reset()
+        if not self.trainer.is_global_zero:
+            return
+        epoch = self.current_epoch
+        add_figure(self.trainer, f"{stage}/confusion_matrix",
+                   confusion_figure(matrix, f"{stage} confusion matrix (epoch {epoch})"))
+        if kept:
+            images, labels, predicted = (torch.cat(parts) for parts in zip(*kept, strict=True))
+        else:
+            images = torch.zeros(0, IMAGE_SIDE, IMAGE_SIDE)
+            labels = predicted = torch.zeros(0, dtype=torch.long)
+        add_figure(self.trainer, f"{stage}/misclassified",
+                   misclassified_figure(images, labels, predicted,
+                                        f"{stage} misclassified (true\u2192predicted)"))
+
+    def on_validation_epoch_start(self) -> None:
+        self._misclassified["val"] = []
+
+    def on_test_epoch_start(self) -> None:
+        self._misclassified["test"] = []
+
+    def on_validation_epoch_end(self) -> None:
+        if self._draws_figures():
+            self._log_figures("val")
+
+    def on_test_epoch_end(self) -> None:
+        if self._draws_figures():
+            self._log_figures("test")
+
+    def on_test_end(self) -> None:
+        metrics = {
+            f"hp/{name}": float(self.trainer.callback_metrics[name])
+            for name in ("test_acc", "test_loss")
+            if name in self.trainer.callback_metrics
+        }
+        best = getattr(self.trainer.checkpoint_callback, "best_model_score", None)
+        if best is not None:
+            metrics["hp/best_val_loss"] = float(best)
+        if metrics:
+            log_hparams_with_metrics(self.trainer, metrics)

@@ -1,0 +1,192 @@
+"""The recurrent sequence classifier as a plain ``nn.Module``: images in, logits out.
+
+Shape legend: N batch, T time steps (784 / P), P pixels per step (the input size D of the
+recurrent layer), H hidden units, C classes, L layers.
+
+The network reads an image (N, 28, 28) in [0, 1] as a sequence of T steps of P pixels (row by
+row when P = 28, pixel by pixel when P = 1), optionally after a fixed pixel permutation, runs a
+recurrent layer (nn.RNN with tanh, nn.GRU or nn.LSTM; batch first), reads the last step's output
+and maps it with a linear head to C logits.
+
+Dropout follows the practical's ``DropoutWrapper(output_keep_prob=1 - dropout)``: every layer's
+output is dropped, the last layer's included (nn.RNN-style layers only drop between layers, so
+the last one gets an extra ``nn.Dropout``). Unlike the practical, which fed ``keep_prob`` only
+while training but built its dropout into the evaluated graph as well, dropout here is off in
+``eval()`` mode, as usual in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import nn
+
+IMAGE_SIDE = 28
+IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE  # 784
+CELLS = ("rnn", "gru", "lstm")
+HEAD_INITS = ("practical", "default")
+
+Cell = Literal["rnn", "gru", "lstm"]
+HeadInit = Literal["practical", "default"]
+
+
+def make_recurrent_layer(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float
+) -> nn.Module:
+    """Build the batch-first recurrent layer: the one place where the cell type becomes a module.
+
+    Args:
+        cell: "rnn" (Elman RNN, tanh), "gru" or "lstm"; torch's equations and gate orders
+            (nn.GRU: r, z, n; nn.LSTM: i, f, g, o).
+        input_size: D, features per step.
+        hidden_size: H.
+        num_layers: L stacked layers.
+        dropout: probability of dropping each layer's output before the next layer
+            (used only when L > 1; the last layer's output is dropped by the caller).
+
+    Returns:
+        A module mapping (N, T, D) and an optional initial state to ((N, T, H), final state).
+    """
+    between_layers = dropout if num_layers > 1 else 0.0
+    kwargs = dict(
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        dropout=between_layers,
+        batch_first=True,
+    )
+    if cell == "rnn":
+        return nn.RNN(nonlinearity="tanh", **kwargs)
+    if cell == "gru":
+        return nn.GRU(**kwargs)
+    if cell == "lstm":
+        return nn.LSTM(**kwargs)
+    raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+
+
+def validate_network_args(
+    cell: str,
+    hidden_size: int,
+    num_layers: int,
+    dropout: float,
+    num_classes: int,
+    pixels_per_step: int,
+    head_init: str,
+    tbptt_steps: int | None,
+) -> None:
+    """Raise ValueError naming the first argument that is out of range, and what is allowed."""
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    for name, value in (
+        ("hidden_size", hidden_size),
+        ("num_layers", num_layers),
+        ("pixels_per_step", pixels_per_step),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    if IMAGE_PIXELS % pixels_per_step != 0:
+        raise ValueError(
+            f"pixels_per_step must divide {IMAGE_PIXELS} (e.g. 1, 16, 28, 49, 784), "
+            f"got {pixels_per_step}"
+        )
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if head_init not in HEAD_INITS:
+        raise ValueError(f"head_init must be one of {HEAD_INITS}, got {head_init!r}")
+    if tbptt_steps is not None and (
+        isinstance(tbptt_steps, bool) or not isinstance(tbptt_steps, int) or tbptt_steps < 1
+    ):
+        raise ValueError(f"tbptt_steps must be None or an integer >= 1, got {tbptt_steps!r}")
+
+
+class SequenceClassifierNet(nn.Module):
+    """Sequential-MNIST classifier: (N, 28, 28) images in [0, 1] -> (N, C) logits.
+
+    Args:
+        cell: "rnn" (tanh), "gru" or "lstm".
+        hidden_size: H, the practical's ``memory_units``.
+        num_layers: L stacked recurrent layers.
+        dropout: probability of dropping each layer's output (the last layer's included), in
+            [0, 1); active in training only.
+        num_classes: C.
+        pixels_per_step: P; the image is read as T = 784 / P steps of P pixels.
+        permute: read the pixels in a fixed random order (permuted sequential MNIST).
+        permute_seed: seed of that order; the permutation itself is a buffer, saved with the
+            weights, so a checkpoint keeps it.
+        head_init: "practical" draws the head's weights and biases from N(0, 1) as the
+            practical's ``tf.random_normal``; "default" keeps torch's nn.Linear init.
+        tbptt_steps: k for truncated BPTT in training: the sequence runs in chunks of k steps with
+            the state detached between chunks. Only the last chunk reaches the loss (the
+            readout is at the last step), so earlier chunks run without autograd, bounding
+            memory by k steps. None, or k >= T, is full BPTT.
+    """
+
+    def __init__(
+        self,
+        cell: Cell = "lstm",
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        num_classes: int = 10,
+        pixels_per_step: int = IMAGE_SIDE,
+        permute: bool = False,
+        permute_seed: int = 0,
+        head_init: HeadInit = "default",
+        tbptt_steps: int | None = None,
+    ) -> None:
+        super().__init__()
+        validate_network_args(
+            cell, hidden_size, num_layers, dropout, num_classes, pixels_per_step, head_init,
+            tbptt_steps,
+        )
+        self.pixels_per_step = pixels_per_step
+        self.num_steps = IMAGE_PIXELS // pixels_per_step
+        self.tbptt_steps = tbptt_steps
+        permutation = None
+        if permute:
+            generator = torch.Generator().manual_seed(permute_seed)
+            permutation = torch.randperm(IMAGE_PIXELS, generator=generator)
+        self.register_buffer("permutation", permutation)
+        self.rnn = make_recurrent_layer(cell, pixels_per_step, hidden_size, num_layers, dropout)
+        self.output_dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, num_classes)
+        if head_init == "practical":
+            nn.init.normal_(self.head.weight, mean=0.0, std=1.0)
+            nn.init.normal_(self.head.bias, mean=0.0, std=1.0)
+
+    def sequence(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (N, 28, 28) or (N, 784) -> the input sequence (N, T, P)."""
+        n = images.shape[0]
+        if math.prod(images.shape[1:]) != IMAGE_PIXELS:
+            raise ValueError(
+                f"images must hold {IMAGE_PIXELS} pixels each, e.g. shape (N, 28, 28); "
+                f"got shape {tuple(images.shape)}"
+            )
+        flat = images.reshape(n, IMAGE_PIXELS)
+        if self.permutation is not None:
+            flat = flat[:, self.permutation]
+        return flat.view(n, self.num_steps, self.pixels_per_step)
+
+    def last_output(self, sequence: torch.Tensor) -> torch.Tensor:
+        """Run the recurrent layer over (N, T, P) and return the last step's top output (N, H)."""
+        k = self.tbptt_steps
+        steps = sequence.shape[1]
+        if self.training and k is not None and k < steps and torch.is_grad_enabled():
+            last_start = k * ((steps - 1) // k)
+            state = None
+            with torch.no_grad():  # these chunks' gradients would be cut by the detach anyway
+                for start in range(0, last_start, k):
+                    _, state = self.rnn(sequence[:, start : start + k], state)
+            outputs, _ = self.rnn(sequence[:, last_start:], state)
+        else:
+            outputs, _ = self.rnn(sequence)
+        return outputs[:, -1]
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""
+        last = self.last_output(self.sequence(images))
+        return self.head(self.output_dropout(last))

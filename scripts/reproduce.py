@@ -1,0 +1,48 @@
+"""Train configs on MNIST through the rnn-mnist CLI and write results/reproduce.{json,md}.
+
+    python scripts/reproduce.py [CONFIG ...] [--results-dir results] [--threads N] [-- CLI OPTIONS]
+
+CONFIG is a name in scripts/configs (default: rnn lstm gru) or a YAML path; options after
+``--`` go to every ``rnn-mnist fit`` (e.g. ``-- --trainer.max_epochs 5``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+
+import torch  # noqa: E402
+
+from lightning_module.reproduce import DEFAULT_CONFIGS, reproduce  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    split = argv.index("--") if "--" in argv else len(argv)
+    own, cli_args = argv[:split], argv[split + 1 :]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
+    parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    args = parser.parse_args(own)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    command = shlex.join(["python", "scripts/reproduce.py", *argv])
+    try:
+        report = reproduce(args.configs, args.results_dir, cli_args, command)
+    except FileNotFoundError as error:
+        print(f"reproduce: {error}", file=sys.stderr)
+        return 2
+    for run in report["runs"]:
+        print(f"{run['config']}: test acc {100 * run['test_acc']:.2f}% "
+              f"after {run['epochs']} epochs")
+    print(f"wrote {Path(args.results_dir) / 'reproduce.json'} and reproduce.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

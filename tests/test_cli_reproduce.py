@@ -1,0 +1,68 @@
+"""scripts/reproduce.py on the synthetic fixture: trains configs via the CLI, writes the table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from lightning_module.curves import read_epoch_curves
+from lightning_module.reproduce import resolve_config
+
+pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reproduce.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("reproduce_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tmp_path):
+    results = tmp_path / "results"
+    code = load_script().main([
+        "lstm", "gru", "--results-dir", str(results), "--",
+        "--data.data_dir", str(mnist_dir), "--data.val_size", "100", "--data.batch_size", "50",
+        "--model.hidden_size", "8", "--trainer.max_epochs", "2",
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
+    ])
+    assert code == 0
+    report = json.loads((results / "reproduce.json").read_text())
+    assert [run["config"] for run in report["runs"]] == ["lstm", "gru"]
+    for run in report["runs"]:
+        assert run["epochs"] == 2
+        assert run["train_samples"] == 2 * 200  # 300 training images minus 100 for validation
+        speed = run["train_samples"] / run["train_seconds"]
+        assert run["train_samples_per_s"] == pytest.approx(speed)
+        assert run["train_seconds"] < run["wall_time_s"]
+        curves = read_epoch_curves(run["log_dir"], ("val_loss", "val_acc", "test_acc"))
+        best_epoch, best_loss = min(curves["val_loss"], key=lambda point: point[1])
+        assert run["best_epoch"] == best_epoch
+        assert run["best_val_loss"] == pytest.approx(best_loss)
+        assert run["best_val_acc"] == dict(curves["val_acc"])[best_epoch]
+        assert run["test_acc"] == pytest.approx(curves["test_acc"][-1][1])
+        assert Path(run["best_checkpoint"]).name == "best.ckpt"
+    table = (results / "reproduce.md").read_text()
+    assert "--results-dir" in table
+    for run in report["runs"]:
+        assert f"| {run['config']} | {run['cell']} | 8 | 2 |" in table
+        assert f"{100 * run['test_acc']:.2f}%" in table
+    assert sorted(p.name for p in results.iterdir()) == ["reproduce.json", "reproduce.md"]
+
+
+def test_reproduce_refuses_an_unknown_config_before_training(tmp_path, capsys):
+    code = load_script().main(["lstm", "nonexistent", "--results-dir", str(tmp_path / "results")])
+    assert code == 2
+    assert "nonexistent" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
+def test_config_names_resolve_to_the_yaml_files_in_scripts_configs():
+    assert resolve_config("lstm").name == "lstm.yaml"
+    assert resolve_config(str(resolve_config("gru"))) == resolve_config("gru")
