@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from lightning_module.figures import confusion_figure, misclassified_figure
-from lightning_module.network import IMAGE_SIDE, Cell, HeadInit, SequenceClassifierNet
+from lightning_module.network import IMAGE_SIDE, Cell, GRUImpl, HeadInit, SequenceClassifierNet
 from lightning_module.tb_logging import (
     add_figure,
     find_tensorboard_logger,
@@ -85,6 +85,8 @@ class RecurrentClassifier(pl.LightningModule):
             "default": torch's nn.Linear init.
         tbptt_steps: truncated BPTT in training: detach the state every k steps (bounds memory
             on long sequences, e.g. pixels_per_step=1); None is full BPTT.
+        gru_impl: GRU kernel: "auto" (FusedGRU on CPU, cuDNN's nn.GRU on GPU), "fused" or
+            "torch" (nn.GRU); all compute the same function with the same parameter names.
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class RecurrentClassifier(pl.LightningModule):
         plateau_patience: int = 1,
         head_init: HeadInit = "default",
         tbptt_steps: int | None = None,
+        gru_impl: GRUImpl = "auto",
     ) -> None:
         super().__init__()
         validate_training_args(
@@ -122,6 +125,7 @@ class RecurrentClassifier(pl.LightningModule):
             permute_seed=permute_seed,
             head_init=head_init,
             tbptt_steps=tbptt_steps,
+            gru_impl=gru_impl,
         )
         metric_args = dict(num_classes=num_classes, average="micro", validate_args=False)
         self.train_acc = MulticlassAccuracy(**metric_args)
@@ -131,6 +135,11 @@ class RecurrentClassifier(pl.LightningModule):
         self.val_confusion = MulticlassConfusionMatrix(**confusion_args)
         self.test_confusion = MulticlassConfusionMatrix(**confusion_args)
         self._misclassified: dict[str, list[tuple[torch.Tensor, ...]]] = {"val": [], "test": []}
+
+    def setup(self, stage: str) -> None:
+        # Runs before checkpoint restore and optimizer creation, so swapping the GRU kernel
+        # for the trainer's device is safe.
+        self.net.use_kernels_for(self.trainer.strategy.root_device)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""
