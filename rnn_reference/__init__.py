@@ -8,7 +8,9 @@ Modules: :mod:`~rnn_reference.layers` (softmax, cross-entropy, linear, tanh),
 :mod:`~rnn_reference.rnn_cell`, :mod:`~rnn_reference.gru`, :mod:`~rnn_reference.lstm`
 (one cell each: step and sequence forward/backward), :mod:`~rnn_reference.classifier`
 (any cell + linear readout + cross-entropy), :mod:`~rnn_reference.gradient_check`,
-:mod:`~rnn_reference.gradient_norms` (||dL/dh_t|| against t).
+:mod:`~rnn_reference.gradient_norms` (||dL/dh_t|| against t),
+:mod:`~rnn_reference.torch_oracle` (the same classifier from ``torch.nn`` modules, to compare;
+imported on its own so the numpy reference loads without torch).
 
 Differences from the practical
 ------------------------------
