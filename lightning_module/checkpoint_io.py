@@ -1,23 +1,71 @@
-"""Checkpoint files written atomically, so a run killed mid-save never leaves a broken file.
+"""Checkpoint files: written atomically, read only as weights, refused clearly when unusable.
 
 Lightning's ``TorchCheckpointIO`` writes straight into the final name; ``last.ckpt`` and
 ``best.ckpt`` are rewritten in place every epoch, so a kill during that write would destroy the
 only resumable checkpoint. Here the bytes go to a temporary file in the same folder first and
-``os.replace`` then swaps it in (the old checkpoint stays valid until that instant).
+``os.replace`` then swaps it in (the old checkpoint stays valid until that instant; a kill
+mid-write can leave a hidden ``.<name>.*.tmp`` file behind, never a broken ``<name>``).
+
+Reading always uses ``torch.load(weights_only=True)`` (tensors and plain Python values only),
+so a checkpoint can never run code while it is loaded, whatever ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
+says; every way a file can fail to be a checkpoint becomes one ``CheckpointError`` naming it.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 from typing import Any
 
+import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from lightning_module.atomic import atomic_output
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that is missing, unreadable, unsafe, or does not fit the model."""
+
+
+def read_checkpoint(path: str | os.PathLike, map_location: Any = None) -> dict[str, Any]:
+    """Load a Lightning checkpoint with ``weights_only=True`` and check it has a ``state_dict``.
+
+    Raises:
+        CheckpointError: the file is missing, empty, truncated or corrupt, holds objects a
+            weights-only load refuses (code could run), or is not a Lightning checkpoint.
+    """
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint {path} not found (or not a file)")
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f"checkpoint {path} is an empty file")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        detail = next(
+            (line for line in str(exc).splitlines() if "GLOBAL" in line or "Unsupported" in line),
+            "not a torch.save file",
+        ).strip()
+        raise CheckpointError(
+            f"checkpoint {path} refused: a weights-only load (tensors and plain values, so no code "
+            f"can run) cannot read it ({detail}); it is corrupt, or holds Python objects: load "
+            "such a file only if you trust it, outside rnn-mnist"
+        ) from None
+    except Exception as exc:  # torch.load fails in many ways on a damaged file; all mean that
+        detail = str(exc).splitlines()[0].split(". ")[0][:200] if str(exc) else "no detail"
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read: it is truncated, corrupt or not a checkpoint "
+            f"({type(exc).__name__}: {detail})"
+        ) from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise CheckpointError(
+            f"checkpoint {path} is not a Lightning checkpoint (no 'state_dict' entry; found "
+            f"{type(checkpoint).__name__})"
+        )
+    return checkpoint
+
+
 class AtomicTorchCheckpointIO(TorchCheckpointIO):
-    """``TorchCheckpointIO`` whose ``save_checkpoint`` writes via a temporary file + rename."""
+    """``TorchCheckpointIO`` that saves via a temporary file + rename and loads weights only."""
 
     def save_checkpoint(
         self,
@@ -27,3 +75,9 @@ class AtomicTorchCheckpointIO(TorchCheckpointIO):
     ) -> None:
         with atomic_output(path) as temporary:
             super().save_checkpoint(checkpoint, temporary, storage_options=storage_options)
+
+    def load_checkpoint(
+        self, path: str | os.PathLike, map_location: Any = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        """``read_checkpoint(path)``: always weights only (``weights_only`` is ignored)."""
+        return read_checkpoint(path, map_location=map_location)

@@ -148,3 +148,10 @@ def test_misclassified_figure_labels_each_digit_with_true_and_predicted_class():
     assert labels == ["1\u21927", "2\u21928", "3\u21929"]
     empty = misclassified_figure(torch.zeros(0, 28, 28), torch.zeros(0), torch.zeros(0), "val")
     assert "no misclassified examples" in [t.get_text() for t in empty.axes[0].texts]
+
+
+def test_l2_term_is_exactly_zero_without_l2_even_when_the_weights_overflow():
+    model = RecurrentClassifier(hidden_size=4, l2_lambda=0.0)
+    with torch.no_grad():
+        model.net.head.weight.fill_(1e30)  # squares overflow float32 to inf; 0 * inf would be nan
+    assert model.l2_term().item() == 0.0

@@ -1,0 +1,143 @@
+"""Issue 6, points 4 and 7: bad configuration and bad data files through the ``rnn-mnist`` CLI.
+
+Each case runs ``main`` as the console script does and checks the exit code, the one-line
+``error:`` message on stderr (naming the argument or file), the absence of a traceback, and
+what was left on disk.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.error import URLError
+
+import pytest
+from synthetic_mnist import IDX_FILES, TRAIN_IMAGES, TRAIN_LABELS
+
+from data import download
+from lightning_module.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
+
+
+def cli_args(data_dir: Path, runs: Path) -> list[str]:
+    return [
+        "fit", "--data.data_dir", str(data_dir), "--data.val_size", "100",
+        "--data.batch_size", "50", "--model.hidden_size", "8", "--trainer.max_epochs", "1",
+        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        "--trainer.logger.init_args.save_dir", str(runs),
+    ]
+
+
+def run_main(args: list[str], capsys) -> tuple[int, str]:
+    """``main(args)``'s exit code (a SystemExit from argument parsing included) and stderr."""
+    try:
+        code = main(args)
+    except SystemExit as exit_info:
+        code = exit_info.code
+    return code, capsys.readouterr().err
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def unreadable_data(tmp_path) -> Path:
+    """A data root whose four IDX files exist but are garbage: reading any of them fails."""
+    raw = tmp_path / "garbage" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in IDX_FILES:
+        (raw / name).write_bytes(b"not an IDX file at all")
+    return tmp_path / "garbage"
+
+
+BAD_SETTINGS = [
+    # (option, value, what the message must say)
+    ("--model.cell", "cnn", ['Parser key "model.cell"', "'rnn', 'gru', 'lstm'", "Got value: cnn"]),
+    ("--model.pixels_per_step", "27", ["pixels_per_step must divide 784"]),
+    ("--model.hidden_size", "0", ["hidden_size must be an integer >= 1", "got 0"]),
+    ("--model.num_layers", "0", ["num_layers must be an integer >= 1", "got 0"]),
+    ("--model.dropout", "1.0", ["dropout must be a probability in [0, 1)", "1.0"]),
+    ("--model.dropout", "-0.1", ["dropout must be a probability in [0, 1)", "-0.1"]),
+    ("--model.l2_lambda", "-0.001", ["l2_lambda must be a number >= 0", "-0.001"]),
+    ("--model.lr", "0", ["lr must be a number > 0", "0"]),
+    ("--model.lr", "-0.01", ["lr must be a number > 0", "-0.01"]),
+    ("--data.train_fraction", "0", ["train_fraction must be in (0, 1]", "0"]),
+    ("--data.train_fraction", "1.5", ["train_fraction must be in (0, 1]", "1.5"]),
+]
+
+
+@pytest.mark.parametrize(("option", "value", "expected"), BAD_SETTINGS,
+                         ids=[f"{o[2:]}={v}" for o, v, _ in BAD_SETTINGS])
+def test_a_bad_setting_is_refused_naming_it_before_any_data_is_read_or_file_written(
+    option, value, expected, unreadable_data, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # so that any default output folder would land here
+    before = files_under(tmp_path)
+    code, err = run_main([*cli_args(unreadable_data, tmp_path / "runs"), option, value], capsys)
+    assert code == 2
+    message = err[err.rindex("error:"):]  # jsonargparse prints the usage text first
+    for text in expected:
+        assert text in message, (text, err)
+    assert "Traceback" not in err
+    assert "IDX" not in err and "magic" not in err  # refused before the data was read
+    assert files_under(tmp_path) == before
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_console_script_prints_one_error_line_and_exits_2_for_a_bad_setting(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "lightning_module.cli", "fit", "--data.data_dir", str(tmp_path),
+         "--model.hidden_size", "-4"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert errors == ["rnn-mnist: error: hidden_size must be an integer >= 1, got -4"]
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def damage(mnist_dir: Path, fault: str) -> str:
+    """Break the training images file as ``fault`` says; return what the error must name."""
+    path = mnist_dir / "MNIST" / "raw" / TRAIN_IMAGES
+    blob = path.read_bytes()
+    if fault == "missing":
+        path.unlink()
+        return "MNIST not found"
+    if fault == "truncated":
+        path.write_bytes(blob[: len(blob) // 2])
+        return f"{path}: truncated"
+    if fault == "corrupt header":
+        path.write_bytes(b"\x00\x00\x08\x01" + blob[4:])  # a labels magic number on images
+        return f"{path}: wrong magic number 2049 (expected 2051)"
+    if fault == "bad label":
+        labels = mnist_dir / "MNIST" / "raw" / TRAIN_LABELS
+        labels.write_bytes(labels.read_bytes()[:8] + bytes([11]) + labels.read_bytes()[9:])
+        return f"{labels}: label 11 at index 0 is not a digit 0..9"
+    raise ValueError(fault)
+
+
+@pytest.mark.parametrize("fault", ["missing", "truncated", "corrupt header", "bad label"])
+def test_a_data_fault_gives_the_data_modules_error_exit_1_and_no_checkpoint_or_config(
+    fault, mnist_dir, tmp_path, capsys, monkeypatch
+):
+    def offline(self):
+        raise URLError("no network (test)")
+
+    monkeypatch.setattr(download._RawDownloader, "download", offline)  # a missing file: offline
+    expected = damage(mnist_dir, fault)
+    code, err = run_main(cli_args(mnist_dir, tmp_path / "runs"), capsys)
+    assert code == 1
+    assert f"rnn-mnist: error: {expected}" in err
+    assert "Traceback" not in err
+    # What remains: the TensorBoard logger's empty run folder. Lightning finalises the logger
+    # when a run fails, which creates version_0 and one event file with no data in it; no
+    # checkpoint, no config.yaml, no hparams.yaml (the data is read before any of those).
+    left = files_under(tmp_path / "runs")
+    assert len(left) <= 1, left
+    assert all(re.fullmatch(r"rnn-mnist/version_0/events\.out\.tfevents\.[^/]+", name)
+               for name in left), left

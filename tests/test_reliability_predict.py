@@ -1,0 +1,153 @@
+"""Issue 6, point 6: ``rnn-mnist predict`` on a folder of awkward and broken image files.
+
+Convertible images (colour, 16-bit, 1x1, large) are classified after data.images' documented
+conversion; unreadable ones (not an image, empty, too large by header, truncated) each get a CSV
+row and a stderr line with the reason; the rest are still classified; the exit code is 1 exactly
+when something failed.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from synthetic_mnist import synthetic_digits
+
+from data import load_digit_image
+from data.images import MAX_PIXELS
+from lightning_module import RecurrentClassifier
+from lightning_module.cli import main, run_cli
+
+pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
+
+
+@pytest.fixture(scope="module")
+def trained(_synthetic_mnist_master, tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("predict_reliability")
+    data = shutil.copytree(_synthetic_mnist_master, root / "data")
+    run_cli(["fit", *common_args(data, root / "runs"), "--trainer.max_epochs", "1"])
+    return root / "runs" / "tiny" / "checkpoints" / "best.ckpt", data
+
+
+def common_args(data: Path, runs: Path) -> list[str]:
+    return [
+        "--data.data_dir", str(data), "--data.val_size", "100", "--data.batch_size", "50",
+        "--model.hidden_size", "8", "--trainer.enable_progress_bar", "false",
+        "--trainer.enable_model_summary", "false", "--trainer.logger.init_args.save_dir",
+        str(runs), "--trainer.logger.init_args.name", "tiny",
+    ]
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR declaring width x height, with no pixel data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
+    chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    end = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    return b"\x89PNG\r\n\x1a\n" + chunk + end
+
+
+def write_convertible(folder: Path) -> list[str]:
+    """Images that must be classified; returns their names."""
+    digits, _ = synthetic_digits(4, seed=5)
+    Image.fromarray(digits[0]).save(folder / "grey.png")
+    Image.fromarray(digits[1]).convert("RGB").save(folder / "colour.jpg", quality=95)
+    Image.fromarray(digits[2].astype(np.uint16) * 257).save(folder / "sixteen_bit.png")
+    Image.new("L", (1, 1), 200).save(folder / "one_pixel.png")
+    Image.fromarray(digits[3]).resize((1400, 1400)).save(folder / "large.png")
+    assert Image.open(folder / "sixteen_bit.png").mode.startswith("I")
+    return ["colour.jpg", "grey.png", "large.png", "one_pixel.png", "sixteen_bit.png"]
+
+
+def write_unreadable(folder: Path) -> dict[str, str]:
+    """Files that cannot be classified; returns name -> the reason the CSV must give."""
+    (folder / "notes.txt").write_text("shopping list\n")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "bomb.png").write_bytes(png_header_only(10_000, 10_000))
+    Image.new("L", (64, 64), 30).save(folder / "whole.png")
+    blob = (folder / "whole.png").read_bytes()
+    (folder / "truncated.png").write_bytes(blob[: len(blob) // 2])
+    (folder / "whole.png").unlink()
+    return {
+        "notes.txt": "not an image (expected PNG or JPEG)",
+        "empty.png": "empty file",
+        "bomb.png": f"image too large (10000x10000 = 100000000 pixels; the limit is {MAX_PIXELS})",
+        "truncated.png": "cannot decode the image",
+    }
+
+
+def predict(trained, folder: Path, output: Path) -> int:
+    ckpt, data = trained
+    return main(["predict", *common_args(data, output.parent / "runs"), "--ckpt_path", str(ckpt),
+                 "--data.predict_dir", str(folder), "--predictions.output", str(output)])
+
+
+def read_rows(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="") as handle:
+        return {row["source"]: row for row in csv.DictReader(handle)}
+
+
+def test_bad_files_are_reported_one_per_line_the_rest_classified_and_the_exit_code_is_1(
+    trained, tmp_path, capsys
+):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    good = write_convertible(folder)
+    bad = write_unreadable(folder)
+    output = tmp_path / "out.csv"
+    assert predict(trained, folder, output) == 1
+    rows = read_rows(output)
+    assert set(rows) == set(good) | set(bad)
+    model = RecurrentClassifier.load_from_checkpoint(trained[0]).eval()
+    for name in good:
+        image = torch.from_numpy(load_digit_image(folder / name))[None]
+        with torch.no_grad():
+            probabilities = torch.softmax(model(image), dim=1)[0]
+        assert rows[name]["error"] == ""
+        assert int(rows[name]["prediction"]) == int(probabilities.argmax())
+        assert float(rows[name]["probability"]) == pytest.approx(float(probabilities.max()),
+                                                                  abs=1e-5)
+    err_lines = capsys.readouterr().err.splitlines()
+    for name, reason in bad.items():
+        assert rows[name]["prediction"] == "" and rows[name]["probability"] == ""
+        assert rows[name]["error"].startswith(reason), rows[name]["error"]
+        assert sum(line.startswith(f"could not classify {name}: {reason}")
+                   for line in err_lines) == 1
+    assert "Traceback" not in "\n".join(err_lines)
+
+
+def test_the_documented_conversions_make_odd_images_mnist_like(tmp_path):
+    write_convertible(tmp_path)
+    grey = load_digit_image(tmp_path / "grey.png")
+    assert grey.shape == (28, 28) and grey.dtype == np.float32 and grey.max() == 1.0
+    assert np.abs(load_digit_image(tmp_path / "sixteen_bit.png")).max() == 1.0
+    assert not load_digit_image(tmp_path / "one_pixel.png").any()  # uniform: no ink, all black
+    for name in ("colour.jpg", "large.png"):
+        converted = load_digit_image(tmp_path / name)
+        assert converted.shape == (28, 28) and 0.0 <= converted.min() and converted.max() == 1.0
+
+
+def test_a_folder_of_only_convertible_images_exits_0_with_no_errors(trained, tmp_path, capsys):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    good = write_convertible(folder)
+    output = tmp_path / "out.csv"
+    assert predict(trained, folder, output) == 0
+    rows = read_rows(output)
+    assert sorted(rows) == good and all(row["error"] == "" for row in rows.values())
+    assert "could not classify" not in capsys.readouterr().err
+
+
+def test_a_missing_predict_folder_is_a_one_line_error_with_exit_1(trained, tmp_path, capsys):
+    output = tmp_path / "out.csv"
+    assert predict(trained, tmp_path / "nowhere", output) == 1
+    err = capsys.readouterr().err
+    assert f"rnn-mnist: error: predict_dir {tmp_path / 'nowhere'} is not a folder" in err
+    assert "Traceback" not in err and not output.exists()
