@@ -4,12 +4,14 @@ Shape legend: N batch, C classes, K kept misclassified examples.
 
 One shared step serves train, validation and test: logits from ``SequenceClassifierNet``,
 softmax cross-entropy plus the L2 term, all logged per epoch only (no per-step logging and no
-host syncs in the training step; torchmetrics run with ``validate_args=False`` because their
-argument checks read tensors back to the host).
+host syncs in the training step: training adds to sums on the device, logged at epoch end;
+torchmetrics run with ``validate_args=False`` because their argument checks read tensors back
+to the host).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 import pytorch_lightning as pl
@@ -17,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
+from lightning_module.augment import random_shift, validate_max_shift
+from lightning_module.checkpoint_io import CheckpointError, read_checkpoint
 from lightning_module.figures import confusion_figure, misclassified_figure
 from lightning_module.network import IMAGE_SIDE, Cell, GRUImpl, HeadInit, SequenceClassifierNet
 from lightning_module.tb_logging import (
@@ -29,6 +33,10 @@ L2_SCOPES = ("output", "all")
 LR_SCHEDULES = ("constant", "plateau")
 MAX_MISCLASSIFIED = 16  # examples kept per evaluation epoch for the TensorBoard grid
 STAGES = ("train", "val", "test")
+# The hyperparameters that decide the weights' shapes: named when a checkpoint does not fit.
+ARCHITECTURE_HPARAMS = ("cell", "hidden_size", "num_layers", "num_classes", "pixels_per_step",
+                        "permute")
+TRAIN_METRICS = ("train_loss", "train_data_loss", "train_l2", "train_acc")  # logged per epoch
 
 
 def validate_training_args(
@@ -87,6 +95,8 @@ class RecurrentClassifier(pl.LightningModule):
             on long sequences, e.g. pixels_per_step=1); None is full BPTT.
         gru_impl: GRU kernel: "auto" (FusedGRU on CPU, cuDNN's nn.GRU on GPU), "fused" or
             "torch" (nn.GRU); all compute the same function with the same parameter names.
+        augment_shift: in training, translate each image by a random (dy, dx) of at most this
+            many pixels (zero fill); 0 (the practical) turns augmentation off.
     """
 
     def __init__(
@@ -108,8 +118,10 @@ class RecurrentClassifier(pl.LightningModule):
         head_init: HeadInit = "default",
         tbptt_steps: int | None = None,
         gru_impl: GRUImpl = "auto",
+        augment_shift: int = 0,
     ) -> None:
         super().__init__()
+        validate_max_shift(augment_shift)
         validate_training_args(
             l2_lambda, l2_scope, lr, lr_schedule, plateau_factor, plateau_patience
         )
@@ -128,7 +140,8 @@ class RecurrentClassifier(pl.LightningModule):
             gru_impl=gru_impl,
         )
         metric_args = dict(num_classes=num_classes, average="micro", validate_args=False)
-        self.train_acc = MulticlassAccuracy(**metric_args)
+        self._train_sums: torch.Tensor | None = None  # see _add_to_train_sums
+        self._train_count = 0
         self.val_acc = MulticlassAccuracy(**metric_args)
         self.test_acc = MulticlassAccuracy(**metric_args)
         confusion_args = dict(num_classes=num_classes, validate_args=False)
@@ -145,6 +158,12 @@ class RecurrentClassifier(pl.LightningModule):
         """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""
         return self.net(images)
 
+    def training_inputs(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 28, 28) images -> the same, randomly shifted in training mode (``augment_shift``)."""
+        if not self.training or self.hparams.augment_shift == 0:
+            return images
+        return random_shift(images, self.hparams.augment_shift)
+
     def l2_weights(self) -> list[torch.nn.Parameter]:
         """The weight matrices the L2 term covers (see ``l2_scope``)."""
         if self.hparams.l2_scope == "output":
@@ -158,15 +177,22 @@ class RecurrentClassifier(pl.LightningModule):
 
     def l2_term(self) -> torch.Tensor:
         """l2_lambda * 1/2 * sum of squared entries of ``l2_weights()`` (a scalar tensor)."""
+        if self.hparams.l2_lambda == 0:  # not 0 * ||W||^2, which is nan once weights overflow
+            return self.net.head.weight.new_zeros(())
         squares = torch.stack([w.pow(2).sum() for w in self.l2_weights()]).sum()
         return self.hparams.l2_lambda * 0.5 * squares
 
     def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         images, labels = batch
+        if stage == "train":
+            images = self.training_inputs(images)
         logits = self(images)
         data_loss = F.cross_entropy(logits, labels)
         l2 = self.l2_term()
         loss = data_loss + l2
+        if stage == "train":
+            self._add_to_train_sums(loss, data_loss, l2, logits, labels)
+            return loss
         size = labels.shape[0]
         for name, value in ((f"{stage}_loss", loss), (f"{stage}_data_loss", data_loss),
                             (f"{stage}_l2", l2)):
@@ -174,9 +200,42 @@ class RecurrentClassifier(pl.LightningModule):
         accuracy = getattr(self, f"{stage}_acc")
         accuracy.update(logits, labels)
         self.log(f"{stage}_acc", accuracy, on_step=False, on_epoch=True, batch_size=size)
-        if stage != "train" and self._draws_figures():
+        if self._draws_figures():
             self._collect_for_figures(stage, images, labels, logits.argmax(dim=1))
         return loss
+
+    def _add_to_train_sums(
+        self, loss: torch.Tensor, data_loss: torch.Tensor, l2: torch.Tensor,
+        logits: torch.Tensor, labels: torch.Tensor,
+    ) -> None:
+        # Each self.log call costs 0.2-0.5 ms in Lightning 2.6 (it re-walks its record of the
+        # metric every call): four per step were 1-2 ms, 10-20% of an LSTM-128 step on CPU
+        # (scripts/benchmark.py; Lightning/hand-loop ratio 0.54 -> 0.9 at hidden 128). Training
+        # instead adds batch-weighted sums on the device (no host sync) and logs them once per
+        # epoch, in on_train_epoch_end: the same weighted means as per-step logging.
+        size = labels.shape[0]
+        correct = (logits.argmax(dim=1) == labels).sum()
+        sums = torch.stack([loss.detach() * size, data_loss.detach() * size,
+                            l2.detach() * size, correct.to(loss.dtype)])
+        if self._train_sums is None:
+            self._train_sums = sums
+        else:
+            self._train_sums.add_(sums)
+        self._train_count += size
+
+    def on_train_epoch_start(self) -> None:
+        self._train_sums, self._train_count = None, 0
+
+    def on_train_epoch_end(self) -> None:
+        if self._train_sums is None:
+            return
+        means = self._train_sums / self._train_count
+        # batch_size=count + sync_dist: under DDP, Lightning sums value * count and count over
+        # ranks, so these are the exact means over every rank's samples.
+        for name, value in zip(TRAIN_METRICS, means, strict=True):
+            self.log(name, value, on_step=False, on_epoch=True, sync_dist=True,
+                     batch_size=self._train_count)
+        self._train_sums, self._train_count = None, 0
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
@@ -280,3 +339,68 @@ class RecurrentClassifier(pl.LightningModule):
             metrics["hp/best_val_loss"] = float(best)
         if metrics:
             log_hparams_with_metrics(self.trainer, metrics)
+
+    # --- checkpoints: weights-only loading, and a clear error when one does not fit ------------
+
+    @classmethod
+    def load_from_checkpoint(
+        cls,
+        checkpoint_path: str | os.PathLike,
+        map_location=None,
+        hparams_file: str | os.PathLike | None = None,
+        strict: bool | None = None,
+        **kwargs,
+    ) -> RecurrentClassifier:
+        """Lightning's ``load_from_checkpoint``, always with ``weights_only=True``.
+
+        ``kwargs`` override the saved hyperparameters. Raises ``CheckpointError`` naming the
+        file when it is missing, truncated, corrupt, unsafe (objects other than tensors and
+        plain values), not a Lightning checkpoint, or saved from a different architecture.
+        """
+        if kwargs.pop("weights_only", True) is not True:
+            raise ValueError("RecurrentClassifier checkpoints are always loaded with weights_only")
+        # The clear errors for unreadable files first; Lightning's own load below then succeeds.
+        saved = read_checkpoint(checkpoint_path).get(cls.CHECKPOINT_HYPER_PARAMS_KEY) or {}
+        try:
+            return super().load_from_checkpoint(
+                checkpoint_path, map_location=map_location, hparams_file=hparams_file,
+                strict=strict, weights_only=True, **kwargs,
+            )
+        except CheckpointError as exc:
+            overrides = [
+                f"{name}={value!r} (the checkpoint has {saved[name]!r})"
+                for name, value in kwargs.items()
+                if name in ARCHITECTURE_HPARAMS and name in saved and saved[name] != value
+            ]
+            passed = f" You passed {', '.join(overrides)}." if overrides else ""
+            raise CheckpointError(f"checkpoint {checkpoint_path}: {exc}{passed}") from None
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Refuse a checkpoint whose weights do not fit this model, naming what differs."""
+        saved = checkpoint.get("state_dict")
+        if not isinstance(saved, dict):
+            raise CheckpointError("not a Lightning checkpoint (no 'state_dict' entry)")
+        own = self.state_dict()
+        problems = [f"{name} is missing" for name in own if name not in saved]
+        problems += [f"{name} is not part of this model" for name in saved if name not in own]
+        problems += [
+            f"{name} has shape {tuple(saved[name].shape)} there but {tuple(own[name].shape)} here"
+            for name in own
+            if name in saved and getattr(saved[name], "shape", None) != own[name].shape
+        ]
+        if not problems:
+            return
+        hparams = checkpoint.get(self.CHECKPOINT_HYPER_PARAMS_KEY) or {}
+        differences = [
+            f"{name}={hparams[name]!r} (this model: {self.hparams[name]!r})"
+            for name in ARCHITECTURE_HPARAMS
+            if name in hparams and name in self.hparams and hparams[name] != self.hparams[name]
+        ]
+        saved_with = f" It was saved with {', '.join(differences)}." if differences else ""
+        more = len(problems) - 3
+        shown = "; ".join(problems[:3]) + (f"; and {more} more" if more > 0 else "")
+        raise CheckpointError(
+            f"the checkpoint was saved from a different architecture: {shown}.{saved_with} "
+            "Build the model with the checkpoint's settings (load_from_checkpoint does; on the "
+            "command line pass that run's --config or the same --model.* options)."
+        )

@@ -1,0 +1,87 @@
+"""Lightning vs a hand-written PyTorch loop on MNIST: samples/s, GFLOP/s, time to 99% (LSTM).
+
+    python scripts/benchmark.py                         # quick: rnn, lstm, gru throughput
+    python scripts/benchmark.py --time-to-accuracy      # + fit lstm until val_acc >= 99%
+    python scripts/benchmark.py lstm --threads 2 --rounds 7 -- --data.val_size 5000
+
+Writes results/benchmark.json and results/benchmark.md. CONFIG is a name in scripts/configs or a
+YAML path; options after ``--`` go to every Lightning run. See lightning_module/benchmark.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+
+import torch  # noqa: E402
+
+from data.download import default_data_dir  # noqa: E402
+from lightning_module.benchmark import (  # noqa: E402
+    DEFAULT_CONFIGS,
+    BenchmarkSettings,
+    run_benchmark,
+)
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    split = argv.index("--") if "--" in argv else len(argv)
+    own, extra = argv[:split], argv[split + 1 :]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
+    parser.add_argument("--data-dir", default=None,
+                        help="MNIST root holding MNIST/raw/ (default: $MNIST_DATA_DIR, else cache)")
+    parser.add_argument("--steps", type=int, default=100, help="timed steps per arm and round")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed steps before them")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per config")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--no-progress-bar", action="store_true",
+                        help="turn the Lightning progress bar off (users get it on)")
+    parser.add_argument("--time-to-accuracy", action="store_true",
+                        help="also fit lstm from scratch until val_acc >= 0.99 (minutes)")
+    parser.add_argument("--accuracy-max-epochs", type=int, default=20)
+    parser.add_argument("--val-check-interval", type=int, default=None,
+                        help="validate every N steps in that fit (default: every epoch)")
+    parser.add_argument("--results-dir", default="results")
+    args = parser.parse_args(own)
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    return args, extra
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    settings = BenchmarkSettings(
+        configs=tuple(args.configs),
+        data_dir=args.data_dir or default_data_dir(),
+        steps=args.steps,
+        warmup=args.warmup,
+        rounds=args.rounds,
+        progress_bar=not args.no_progress_bar,
+        extra_args=tuple(extra),
+        time_to_accuracy=args.time_to_accuracy,
+        accuracy_max_epochs=args.accuracy_max_epochs,
+        val_check_interval=args.val_check_interval,
+    )
+    command = shlex.join(["python", "scripts/benchmark.py", *argv])
+    try:
+        report = run_benchmark(settings, args.results_dir, command)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"benchmark: {error}", file=sys.stderr)
+        return 2
+    for row in report["results"]:
+        print(f"{row['config']}: hand {row['hand']['samples_per_s']:,.0f}/s, Lightning "
+              f"{row['lightning']['samples_per_s']:,.0f}/s, ratio {row['ratio']:.2f}")
+    print(f"wrote {Path(args.results_dir) / 'benchmark.json'} and benchmark.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
