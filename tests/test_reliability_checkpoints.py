@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from matplotlib.figure import Figure
+from test_cli_fit import tiny_args
 
 from lightning_module import RecurrentClassifier
 from lightning_module import reproduce as reproduce_module
@@ -37,17 +38,8 @@ def trained(_synthetic_mnist_master, tmp_path_factory) -> tuple[Path, Path]:
     """(best.ckpt of a one-epoch fit with hidden_size 8, the data root it used)."""
     root = tmp_path_factory.mktemp("ckpt")
     data = shutil.copytree(_synthetic_mnist_master, root / "data")
-    run_cli(["fit", *common_args(data, root / "runs"), "--trainer.max_epochs", "1"])
+    run_cli(["fit", *tiny_args(data, root / "runs"), "--trainer.max_epochs", "1"])
     return root / "runs" / "tiny" / "checkpoints" / "best.ckpt", data
-
-
-def common_args(data: Path, runs: Path) -> list[str]:
-    return [
-        "--data.data_dir", str(data), "--data.val_size", "100", "--data.batch_size", "50",
-        "--model.hidden_size", "8", "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false", "--trainer.logger.init_args.save_dir",
-        str(runs), "--trainer.logger.init_args.name", "tiny",
-    ]
 
 
 class MakesAFolder:
@@ -118,7 +110,7 @@ def test_the_cli_refuses_a_bad_ckpt_path_in_one_line_before_writing_anything(
 ):
     path, phrase = bad_checkpoint(kind, tmp_path, trained[0])
     runs = tmp_path / "runs"
-    code = main([subcommand, *common_args(trained[1], runs), "--ckpt_path", str(path),
+    code = main([subcommand, *tiny_args(trained[1], runs), "--ckpt_path", str(path),
                  "--predictions.output", str(tmp_path / "out.csv")])
     err = capsys.readouterr().err
     assert code == 1
@@ -145,7 +137,7 @@ def test_the_cli_refuses_a_checkpoint_without_hyperparameters_that_does_not_fit_
     del checkpoint["hyper_parameters"]
     foreign = tmp_path / "foreign.ckpt"
     torch.save(checkpoint, foreign)
-    code = main(["test", *common_args(trained[1], tmp_path / "runs"), "--model.hidden_size",
+    code = main(["test", *tiny_args(trained[1], tmp_path / "runs"), "--model.hidden_size",
                  "16", "--ckpt_path", str(foreign)])
     err = capsys.readouterr().err
     assert code == 1

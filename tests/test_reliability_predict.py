@@ -19,6 +19,7 @@ import pytest
 import torch
 from PIL import Image
 from synthetic_mnist import synthetic_digits
+from test_cli_fit import tiny_args
 
 from data import load_digit_image
 from data.images import MAX_PIXELS
@@ -32,17 +33,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 def trained(_synthetic_mnist_master, tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("predict_reliability")
     data = shutil.copytree(_synthetic_mnist_master, root / "data")
-    run_cli(["fit", *common_args(data, root / "runs"), "--trainer.max_epochs", "1"])
+    run_cli(["fit", *tiny_args(data, root / "runs"), "--trainer.max_epochs", "1"])
     return root / "runs" / "tiny" / "checkpoints" / "best.ckpt", data
-
-
-def common_args(data: Path, runs: Path) -> list[str]:
-    return [
-        "--data.data_dir", str(data), "--data.val_size", "100", "--data.batch_size", "50",
-        "--model.hidden_size", "8", "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false", "--trainer.logger.init_args.save_dir",
-        str(runs), "--trainer.logger.init_args.name", "tiny",
-    ]
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -85,7 +77,7 @@ def write_unreadable(folder: Path) -> dict[str, str]:
 
 def predict(trained, folder: Path, output: Path) -> int:
     ckpt, data = trained
-    return main(["predict", *common_args(data, output.parent / "runs"), "--ckpt_path", str(ckpt),
+    return main(["predict", *tiny_args(data, output.parent / "runs"), "--ckpt_path", str(ckpt),
                  "--data.predict_dir", str(folder), "--predictions.output", str(output)])
 
 
