@@ -1,7 +1,8 @@
 """Issue 6, point 3: a diverging run stops at its first non-finite loss and keeps its checkpoints.
 
-Two ways to diverge: a real one (lr=1e30: the first Adam step moves every weight by about 1e30
-and the next forward pass overflows) and an injected one (``PoisonWeights`` sets the head's
+Two ways to diverge: a real one (lr=1e30 with the practical's L2 of 1e-3: the first Adam step
+moves every weight by about 1e30, so the next loss, 1e-3 * 1/2 ||W||^2 ~ 1e57, overflows
+float32) and an injected one (``PoisonWeights`` sets the head's
 bias to NaN mid-epoch, so the epochs before it finish normally and write checkpoints).
 ``LossRecorder`` finds the first non-finite step independently of the guard.
 """
@@ -55,7 +56,8 @@ def fit_args(mnist_dir, root, lr: str, max_epochs: int = 5) -> list[str]:
     return [
         "fit", "--data.data_dir", str(mnist_dir), "--data.val_size", "100",
         "--data.batch_size", "50", "--model.cell", "rnn", "--model.hidden_size", "8",
-        "--model.lr", lr, "--trainer.max_epochs", str(max_epochs), "--trainer.logger", "false",
+        "--model.lr", lr, "--model.l2_lambda", "0.001", "--trainer.max_epochs", str(max_epochs),
+        "--trainer.logger", "false",
         "--trainer.default_root_dir", str(root), "--trainer.enable_progress_bar", "false",
         "--trainer.enable_model_summary", "false", "--early_stopping.patience", "10",
     ]
