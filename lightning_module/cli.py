@@ -221,6 +221,11 @@ def main(args: list[str] | None = None) -> int:
     except KNOWN_ERRORS as exc:
         print(f"rnn-mnist: error: {exc}", file=sys.stderr, flush=True)
         return 2 if isinstance(exc, ConfigurationError) else 1
+    finally:
+        # Lightning leaves the DDP process group up; tearing gloo's threads down at interpreter
+        # exit instead can abort the process ("terminate called without an active exception").
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
