@@ -8,7 +8,8 @@ real MNIST training split and batch size:
 
 (a) ``hand``: a minimal PyTorch loop over in-memory tensors: shuffled batches by
     ``index_select``, the config's network (a copy of the ``SequenceClassifierNet`` the CLI
-    builds), cross-entropy plus the config's L2 term, ``clip_grad_norm_`` when the config clips,
+    builds) on batches shifted as the config's ``augment_shift`` says, cross-entropy plus the
+    config's L2 term, ``clip_grad_norm_`` when the config clips,
     Adam. No metrics, no logging.
 (b) ``lightning``: ``RecurrentClassifier`` + ``MNISTDataModule`` built by the ``rnn-mnist`` CLI
     from the same config (so with the users' logger, callbacks and progress bar) and trained by
@@ -53,6 +54,7 @@ import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback
 
 from lightning_module.atomic import atomic_write_text
+from lightning_module.augment import random_shift
 from lightning_module.cli import run_cli
 from lightning_module.network import IMAGE_PIXELS, SequenceClassifierNet
 from lightning_module.reproduce import resolve_config
@@ -195,6 +197,7 @@ class HandLoop:
         l2_lambda: weight of ``1/2 * ||W||^2`` over ``l2_weights``.
         l2_scope: "output" (head weight) or "all" (every weight matrix).
         clip_norm: gradient-norm clip, or None.
+        augment_shift: random-shift augmentation of each batch (the model's ``augment_shift``).
     """
 
     net: SequenceClassifierNet
@@ -205,6 +208,7 @@ class HandLoop:
     l2_lambda: float
     l2_scope: str
     clip_norm: float | None
+    augment_shift: int = 0
     order: torch.Tensor = field(init=False)
     position: int = field(init=False, default=0)
 
@@ -231,7 +235,7 @@ class HandLoop:
         index = self.order[self.position : self.position + self.batch_size]
         self.position += self.batch_size
         x, y = self.images.index_select(0, index), self.labels.index_select(0, index)
-        loss = F.cross_entropy(self.net(x), y)
+        loss = F.cross_entropy(self.net(random_shift(x, self.augment_shift)), y)
         if self.l2_lambda:
             loss = loss + self.l2_lambda * 0.5 * sum(w.pow(2).sum() for w in self.l2_weights)
         self.optimizer.zero_grad(set_to_none=True)
@@ -261,6 +265,7 @@ def make_hand_loop(cli) -> HandLoop:
         l2_lambda=hparams.l2_lambda,
         l2_scope=hparams.l2_scope,
         clip_norm=float(clip) if clip else None,
+        augment_shift=hparams.augment_shift,
     )
 
 

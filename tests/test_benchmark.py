@@ -73,6 +73,7 @@ def test_hand_loop_trains_a_copy_of_the_cli_network_with_the_configs_loss_and_cl
         assert torch.equal(hand.net.state_dict()[name].cpu(), value.cpu()), name
     assert (hand.batch_size, hand.lr, hand.l2_lambda) == (10, 0.001, 0.001)
     assert hand.clip_norm == 1.0  # rnn.yaml clips gradients at norm 1
+    assert hand.augment_shift == cli.model.hparams.augment_shift == 2  # the same input shifts
     assert len(hand.labels) == 200  # 300 synthetic training images minus val_size 100
     before = [p.detach().clone() for p in hand.net.parameters()]
     assert hand.step() == 10
