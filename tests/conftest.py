@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from synthetic_mnist import write_synthetic_mnist
+from tiny_cli import tiny_args
 
 N_TRAIN, N_TEST = 300, 100
 
@@ -24,6 +25,17 @@ def mnist_dir(_synthetic_mnist_master, tmp_path) -> Path:
     root = tmp_path / "data"
     shutil.copytree(_synthetic_mnist_master, root)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(_synthetic_mnist_master, tmp_path_factory) -> tuple[Path, Path]:
+    """(best.ckpt of a one-epoch fit with ``tiny_args``, the data root it used); read-only."""
+    from lightning_module.cli import run_cli
+
+    root = tmp_path_factory.mktemp("tiny_fit")
+    data = shutil.copytree(_synthetic_mnist_master, root / "data")
+    run_cli(["fit", *tiny_args(data, root / "runs"), "--trainer.max_epochs", "1"])
+    return root / "runs" / "tiny" / "checkpoints" / "best.ckpt", data
 
 
 @pytest.fixture

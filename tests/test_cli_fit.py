@@ -9,6 +9,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
+from tiny_cli import tiny_args
 
 from lightning_module import RecurrentClassifier
 from lightning_module.checkpoint_io import AtomicTorchCheckpointIO
@@ -16,20 +17,6 @@ from lightning_module.cli import main, run_cli
 from lightning_module.curves import plot_curves, read_epoch_curves
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
-
-
-def tiny_args(data_dir: Path, runs: Path, name: str = "tiny") -> list[str]:
-    """Options shared by the tests: the synthetic data, a tiny LSTM, logs under ``runs``."""
-    return [
-        "--data.data_dir", str(data_dir),
-        "--data.val_size", "100",
-        "--data.batch_size", "50",
-        "--model.hidden_size", "8",
-        "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false",
-        "--trainer.logger.init_args.save_dir", str(runs),
-        "--trainer.logger.init_args.name", name,
-    ]
 
 
 def events(folder: Path) -> EventAccumulator:

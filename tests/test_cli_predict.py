@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,23 +10,14 @@ import pytest
 import torch
 from PIL import Image
 from synthetic_mnist import synthetic_digits
-from test_cli_fit import tiny_args
+from tiny_cli import tiny_args
 
 from data import load_digit_image
 from lightning_module import RecurrentClassifier
-from lightning_module.cli import main, run_cli
+from lightning_module.cli import main
 from lightning_module.predictions import PredictionCSVWriter
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
-
-
-@pytest.fixture(scope="module")
-def checkpoint(_synthetic_mnist_master, tmp_path_factory) -> tuple[Path, Path]:
-    """A best checkpoint from one short epoch, and the data root it was trained on."""
-    root = tmp_path_factory.mktemp("predict")
-    data = shutil.copytree(_synthetic_mnist_master, root / "data")
-    run_cli(["fit", *tiny_args(data, root / "runs"), "--trainer.max_epochs", "1"])
-    return root / "runs" / "tiny" / "checkpoints" / "best.ckpt", data
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -35,8 +25,8 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_predict_classifies_the_test_set_into_a_csv_with_labels(checkpoint, tmp_path):
-    ckpt, data = checkpoint
+def test_predict_classifies_the_test_set_into_a_csv_with_labels(tiny_checkpoint, tmp_path):
+    ckpt, data = tiny_checkpoint
     output = tmp_path / "out" / "test_predictions.csv"
     code = main(["predict", *tiny_args(data, tmp_path / "runs"), "--ckpt_path", str(ckpt),
                  "--predictions.output", str(output)])
@@ -58,9 +48,9 @@ def test_predict_classifies_the_test_set_into_a_csv_with_labels(checkpoint, tmp_
 
 
 def test_predict_on_a_folder_classifies_readable_images_reports_bad_ones_and_exits_1(
-    checkpoint, tmp_path, capsys
+    tiny_checkpoint, tmp_path, capsys
 ):
-    ckpt, data = checkpoint
+    ckpt, data = tiny_checkpoint
     folder = tmp_path / "digits"
     (folder / "more").mkdir(parents=True)
     images, _ = synthetic_digits(3, seed=7)
@@ -88,8 +78,8 @@ def test_predict_on_a_folder_classifies_readable_images_reports_bad_ones_and_exi
     assert "could not classify broken.png" in capsys.readouterr().err
 
 
-def test_predict_on_a_folder_of_only_bad_files_still_writes_their_rows(checkpoint, tmp_path):
-    ckpt, data = checkpoint
+def test_predict_on_a_folder_of_only_bad_files_still_writes_their_rows(tiny_checkpoint, tmp_path):
+    ckpt, data = tiny_checkpoint
     folder = tmp_path / "bad"
     folder.mkdir()
     (folder / "empty.png").write_bytes(b"")

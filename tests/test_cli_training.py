@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_cli_fit import tiny_args
+from tiny_cli import tiny_args
 
 from lightning_module.cli import run_cli
 from lightning_module.curves import read_epoch_curves

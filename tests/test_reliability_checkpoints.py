@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,27 +18,18 @@ from types import SimpleNamespace
 import pytest
 import torch
 from matplotlib.figure import Figure
-from test_cli_fit import tiny_args
+from tiny_cli import tiny_args
 
 from lightning_module import RecurrentClassifier
 from lightning_module import reproduce as reproduce_module
 from lightning_module.checkpoint_io import AtomicTorchCheckpointIO, CheckpointError
-from lightning_module.cli import main, run_cli
+from lightning_module.cli import main
 from lightning_module.curves import plot_curves
 from lightning_module.predictions import PredictionCSVWriter
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
 ATOMIC_PY = Path(__file__).resolve().parents[1] / "lightning_module" / "atomic.py"
-
-
-@pytest.fixture(scope="module")
-def trained(_synthetic_mnist_master, tmp_path_factory) -> tuple[Path, Path]:
-    """(best.ckpt of a one-epoch fit with hidden_size 8, the data root it used)."""
-    root = tmp_path_factory.mktemp("ckpt")
-    data = shutil.copytree(_synthetic_mnist_master, root / "data")
-    run_cli(["fit", *tiny_args(data, root / "runs"), "--trainer.max_epochs", "1"])
-    return root / "runs" / "tiny" / "checkpoints" / "best.ckpt", data
 
 
 class MakesAFolder:
@@ -92,9 +82,9 @@ def no_weights_only_default(monkeypatch):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_load_from_checkpoint_refuses_a_bad_file_naming_it_and_never_runs_its_code(
-    kind, trained, tmp_path, no_weights_only_default
+    kind, tiny_checkpoint, tmp_path, no_weights_only_default
 ):
-    path, phrase = bad_checkpoint(kind, tmp_path, trained[0])
+    path, phrase = bad_checkpoint(kind, tmp_path, tiny_checkpoint[0])
     with pytest.raises(CheckpointError) as error:
         RecurrentClassifier.load_from_checkpoint(path)
     assert f"checkpoint {path}" in str(error.value) and phrase in str(error.value)
@@ -106,11 +96,11 @@ def test_load_from_checkpoint_refuses_a_bad_file_naming_it_and_never_runs_its_co
 @pytest.mark.parametrize("subcommand", ["fit", "test", "predict"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_cli_refuses_a_bad_ckpt_path_in_one_line_before_writing_anything(
-    kind, subcommand, trained, tmp_path, capsys, no_weights_only_default
+    kind, subcommand, tiny_checkpoint, tmp_path, capsys, no_weights_only_default
 ):
-    path, phrase = bad_checkpoint(kind, tmp_path, trained[0])
+    path, phrase = bad_checkpoint(kind, tmp_path, tiny_checkpoint[0])
     runs = tmp_path / "runs"
-    code = main([subcommand, *tiny_args(trained[1], runs), "--ckpt_path", str(path),
+    code = main([subcommand, *tiny_args(tiny_checkpoint[1], runs), "--ckpt_path", str(path),
                  "--predictions.output", str(tmp_path / "out.csv")])
     err = capsys.readouterr().err
     assert code == 1
@@ -120,9 +110,9 @@ def test_the_cli_refuses_a_bad_ckpt_path_in_one_line_before_writing_anything(
     assert not (tmp_path / "marker").exists()
 
 
-def test_a_checkpoint_of_another_architecture_is_refused_naming_what_differs(trained):
+def test_a_checkpoint_of_another_architecture_is_refused_naming_what_differs(tiny_checkpoint):
     with pytest.raises(CheckpointError) as error:
-        RecurrentClassifier.load_from_checkpoint(trained[0], hidden_size=16)
+        RecurrentClassifier.load_from_checkpoint(tiny_checkpoint[0], hidden_size=16)
     message = str(error.value)
     assert "saved from a different architecture" in message
     assert "You passed hidden_size=16 (the checkpoint has 8)" in message
@@ -130,14 +120,14 @@ def test_a_checkpoint_of_another_architecture_is_refused_naming_what_differs(tra
 
 
 def test_the_cli_refuses_a_checkpoint_without_hyperparameters_that_does_not_fit_the_model(
-    trained, tmp_path, capsys
+    tiny_checkpoint, tmp_path, capsys
 ):
     # Without saved hyperparameters LightningCLI cannot adopt the checkpoint's architecture.
-    checkpoint = torch.load(trained[0], weights_only=True)
+    checkpoint = torch.load(tiny_checkpoint[0], weights_only=True)
     del checkpoint["hyper_parameters"]
     foreign = tmp_path / "foreign.ckpt"
     torch.save(checkpoint, foreign)
-    code = main(["test", *tiny_args(trained[1], tmp_path / "runs"), "--model.hidden_size",
+    code = main(["test", *tiny_args(tiny_checkpoint[1], tmp_path / "runs"), "--model.hidden_size",
                  "16", "--ckpt_path", str(foreign)])
     err = capsys.readouterr().err
     assert code == 1
@@ -146,9 +136,9 @@ def test_the_cli_refuses_a_checkpoint_without_hyperparameters_that_does_not_fit_
     assert "Traceback" not in err
 
 
-def test_a_good_checkpoint_still_loads_with_weights_only(trained):
-    model = RecurrentClassifier.load_from_checkpoint(trained[0])
-    saved = torch.load(trained[0], weights_only=True)["state_dict"]
+def test_a_good_checkpoint_still_loads_with_weights_only(tiny_checkpoint):
+    model = RecurrentClassifier.load_from_checkpoint(tiny_checkpoint[0])
+    saved = torch.load(tiny_checkpoint[0], weights_only=True)["state_dict"]
     assert all(torch.equal(value, saved[name]) for name, value in model.state_dict().items())
 
 

@@ -9,7 +9,6 @@ when something failed.
 from __future__ import annotations
 
 import csv
-import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -19,22 +18,14 @@ import pytest
 import torch
 from PIL import Image
 from synthetic_mnist import synthetic_digits
-from test_cli_fit import tiny_args
+from tiny_cli import tiny_args
 
 from data import load_digit_image
 from data.images import MAX_PIXELS
 from lightning_module import RecurrentClassifier
-from lightning_module.cli import main, run_cli
+from lightning_module.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
-
-
-@pytest.fixture(scope="module")
-def trained(_synthetic_mnist_master, tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("predict_reliability")
-    data = shutil.copytree(_synthetic_mnist_master, root / "data")
-    run_cli(["fit", *tiny_args(data, root / "runs"), "--trainer.max_epochs", "1"])
-    return root / "runs" / "tiny" / "checkpoints" / "best.ckpt", data
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -75,8 +66,8 @@ def write_unreadable(folder: Path) -> dict[str, str]:
     }
 
 
-def predict(trained, folder: Path, output: Path) -> int:
-    ckpt, data = trained
+def predict(tiny_checkpoint, folder: Path, output: Path) -> int:
+    ckpt, data = tiny_checkpoint
     return main(["predict", *tiny_args(data, output.parent / "runs"), "--ckpt_path", str(ckpt),
                  "--data.predict_dir", str(folder), "--predictions.output", str(output)])
 
@@ -87,17 +78,17 @@ def read_rows(path: Path) -> dict[str, dict[str, str]]:
 
 
 def test_bad_files_are_reported_one_per_line_the_rest_classified_and_the_exit_code_is_1(
-    trained, tmp_path, capsys
+    tiny_checkpoint, tmp_path, capsys
 ):
     folder = tmp_path / "digits"
     folder.mkdir()
     good = write_convertible(folder)
     bad = write_unreadable(folder)
     output = tmp_path / "out.csv"
-    assert predict(trained, folder, output) == 1
+    assert predict(tiny_checkpoint, folder, output) == 1
     rows = read_rows(output)
     assert set(rows) == set(good) | set(bad)
-    model = RecurrentClassifier.load_from_checkpoint(trained[0]).eval()
+    model = RecurrentClassifier.load_from_checkpoint(tiny_checkpoint[0]).eval()
     for name in good:
         image = torch.from_numpy(load_digit_image(folder / name))[None]
         with torch.no_grad():
@@ -126,20 +117,24 @@ def test_the_documented_conversions_make_odd_images_mnist_like(tmp_path):
         assert converted.shape == (28, 28) and 0.0 <= converted.min() and converted.max() == 1.0
 
 
-def test_a_folder_of_only_convertible_images_exits_0_with_no_errors(trained, tmp_path, capsys):
+def test_a_folder_of_only_convertible_images_exits_0_with_no_errors(
+    tiny_checkpoint, tmp_path, capsys
+):
     folder = tmp_path / "digits"
     folder.mkdir()
     good = write_convertible(folder)
     output = tmp_path / "out.csv"
-    assert predict(trained, folder, output) == 0
+    assert predict(tiny_checkpoint, folder, output) == 0
     rows = read_rows(output)
     assert sorted(rows) == good and all(row["error"] == "" for row in rows.values())
     assert "could not classify" not in capsys.readouterr().err
 
 
-def test_a_missing_predict_folder_is_a_one_line_error_with_exit_1(trained, tmp_path, capsys):
+def test_a_missing_predict_folder_is_a_one_line_error_with_exit_1(
+    tiny_checkpoint, tmp_path, capsys
+):
     output = tmp_path / "out.csv"
-    assert predict(trained, tmp_path / "nowhere", output) == 1
+    assert predict(tiny_checkpoint, tmp_path / "nowhere", output) == 1
     err = capsys.readouterr().err
     assert f"rnn-mnist: error: predict_dir {tmp_path / 'nowhere'} is not a folder" in err
     assert "Traceback" not in err and not output.exists()
