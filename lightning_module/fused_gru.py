@@ -30,12 +30,21 @@ on/off comparison):
 What this layer does instead (per layer, time-major internally):
 
 - forward: the input projection of all T steps is one matmul (all biases except b_hn added
-  once); each step is 7 small ops (``mm`` for h W_hh^T, add_ b_hn, add, sigmoid_, addcmul,
-  tanh_, lerp) writing into preallocated buffers; no autograd graph is recorded.
-- backward (``torch.autograd.Function``): each step of the backward recurrence is 10 small
-  elementwise ops and one ``addmm_`` (dh_{t-1} += dgh_t W_hh); the gradients of the input and
-  of all weights and biases are then one large matmul or sum each over all T*N rows, instead
-  of T small ones.
+  once); no autograd graph is recorded for the steps.
+- backward (``torch.autograd.Function``): the backward recurrence yields the gradients of every
+  step's gate pre-activations; the gradients of the input and of all weights and biases are
+  then one large matmul or sum each over all T*N rows, instead of T small ones.
+- the two loops over time (:class:`Recurrence`) come in two implementations with the same
+  signature and results:
+
+  - ``"cpp"`` (``csrc/gru_recurrence.cpp``, compiled on first use by
+    :mod:`lightning_module.cpp_kernels`): per step one matmul and one vectorized pass over the
+    (N, H) tile that computes every gate (exp within 20 ulp; the results stay within float32
+    rounding of ``nn.GRU``, tested). It removes most of the per-step dispatch cost that kept
+    the Python loops below the LSTM at 2 threads (``python scripts/bench_gru.py`` compares
+    both with nn.LSTM and nn.GRU: ``results/bench_gru.md``).
+  - ``"python"``: 7 (forward) and 10 + one ``addmm_`` (backward) small ATen ops per step into
+    preallocated buffers: any device and dtype; the fallback where no compiler is found.
 
 Shapes: N batch, T steps, D input features (hidden size of the layer below for layers > 0),
 H hidden units. Gate order r, z, n, as in ``nn.GRU``::
@@ -54,10 +63,122 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from lightning_module.cpp_kernels import load_gru_recurrence, warn_once
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """The sequential part of a GRU layer: both loops over time, as a swappable pair.
+
+    ``forward(gx, h0, w_hh, b_hn) -> (hs, rz, n, gh_n)`` and
+    ``backward(dhs, hs, rz, n, gh_n, w_hh) -> (dgh, dgx_n, dh0)``; the shapes are in
+    :func:`python_forward_recurrence` and :func:`python_backward_recurrence`, which are one
+    implementation; the C++ ops of ``csrc/gru_recurrence.cpp`` are the other.
+    """
+
+    name: str
+    forward: Callable[..., tuple[Tensor, Tensor, Tensor, Tensor]]
+    backward: Callable[..., tuple[Tensor, Tensor, Tensor]]
+
+
+def python_forward_recurrence(
+    gx: Tensor, h0: Tensor, w_hh: Tensor, b_hn: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The forward loop over time, 7 small ATen ops per step into preallocated buffers.
+
+    Args:
+        gx: (T, N, 3H) x_t W_ih^T plus every bias except b_hn, per gate [r, z, n].
+        h0: (N, H) initial hidden state.
+        w_hh: (3H, H) recurrent weights [W_hr; W_hz; W_hn].
+        b_hn: (H,) the recurrent bias of the candidate, which sits inside r * (...), or None.
+
+    Returns:
+        hs: (T, N, H) hidden states h_1..h_T.
+        rz: (T, N, 2H) the gates [r, z].
+        n: (T, N, H) the candidate states.
+        gh_n: (T, N, H) h_{t-1} W_hn^T + b_hn.
+    """
+    T, N = gx.shape[0], gx.shape[1]
+    H = h0.shape[1]
+    gh = gx.new_empty(T, N, 3 * H)
+    rz = gx.new_empty(T, N, 2 * H)
+    n = gx.new_empty(T, N, H)
+    hs = gx.new_empty(T, N, H)
+    # unbind once: slicing inside the loop would cost a Python-level op per view per step
+    gx_rz, gx_n = gx[..., : 2 * H].unbind(0), gx[..., 2 * H :].unbind(0)
+    gh_t, gh_rz, gh_n = gh.unbind(0), gh[..., : 2 * H].unbind(0), gh[..., 2 * H :].unbind(0)
+    rz_t, r_t, z_t = rz.unbind(0), rz[..., :H].unbind(0), rz[..., H:].unbind(0)
+    n_t, hs_t = n.unbind(0), hs.unbind(0)
+    w_hh_t = w_hh.t()
+    h = h0
+    for t in range(T):
+        torch.mm(h, w_hh_t, out=gh_t[t])
+        if b_hn is not None:
+            gh_n[t].add_(b_hn)
+        torch.add(gx_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()
+        torch.addcmul(gx_n[t], r_t[t], gh_n[t], out=n_t[t]).tanh_()
+        # lerp(n, h, z) = n + z * (h - n) = (1 - z) * n + z * h
+        torch.lerp(n_t[t], h, z_t[t], out=hs_t[t])
+        h = hs_t[t]
+    return hs, rz, n, gh[..., 2 * H :]
+
+
+def python_backward_recurrence(
+    dhs: Tensor, hs: Tensor, rz: Tensor, n: Tensor, gh_n: Tensor, w_hh: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The backward loop over time, 10 small elementwise ops and one ``addmm_`` per step.
+
+    Args:
+        dhs: (T, N, H) gradient of the loss w.r.t. each h_t coming from above (the layer's
+            output and, for t = T, h_n).
+        hs, rz, n, gh_n: from the forward recurrence.
+        w_hh: (3H, H) recurrent weights.
+
+    Returns:
+        dgh: (T, N, 3H) dL/d(h_{t-1} W_hh^T + b_hh) per gate; for r and z it is also
+            dL/d(x_t W_i*^T + b_i*).
+        dgx_n: (T, N, H) dL/d(x_t W_in^T + b_in).
+        dh0: (N, H) dL/dh_0.
+    """
+    T, N, H = hs.shape
+    # The step's factors are used while that step's gates are in cache: precomputing them for
+    # all T at once, as whole-sequence ops, streams several T x N x H arrays through memory
+    # and measured slower here.
+    dgh = hs.new_empty(T, N, 3 * H)
+    dgx_n = hs.new_empty(T, N, H)
+    dgh_t, dgx_n_t = dgh.unbind(0), dgx_n.unbind(0)
+    dg_r_t, dg_z_t, dgh_n_t = (
+        dgh[..., :H].unbind(0), dgh[..., H : 2 * H].unbind(0), dgh[..., 2 * H :].unbind(0)
+    )
+    r_t, z_t, n_t = rz[..., :H].unbind(0), rz[..., H:].unbind(0), n.unbind(0)
+    gh_n_t, hs_t, dhs_t = gh_n.unbind(0), hs.unbind(0), dhs.unbind(0)
+    dh = dhs_t[T - 1].clone()  # dL/dh_t, accumulated backwards through time
+    for t in range(T - 1, -1, -1):
+        r, z, n_now = r_t[t], z_t[t], n_t[t]
+        dh_from_n = dh - dh * z  # dL/dn_t = dh_t (1 - z)
+        # dL/dz pre-activation: dh_t (h_{t-1} - n) z (1 - z) = dh_t (1 - z)(h_t - n)
+        torch.sub(hs_t[t], n_now, out=dg_z_t[t]).mul_(dh_from_n)
+        # dL/dn pre-activation: dL/dn_t (1 - n^2)
+        dn_pre = torch.mul(dh_from_n, n_now, out=dgx_n_t[t])
+        torch.addcmul(dh_from_n, dn_pre, n_now, value=-1, out=dn_pre)
+        torch.mul(dn_pre, r, out=dgh_n_t[t])
+        # dL/dr pre-activation: dn_pre gh_n r (1 - r) = c - c r with c = dn_pre r gh_n
+        torch.mul(dgh_n_t[t], gh_n_t[t], out=dg_r_t[t])
+        dg_r_t[t].addcmul_(dg_r_t[t], r, value=-1)
+        from_above = dhs_t[t - 1] if t > 0 else torch.zeros_like(dh)
+        dh = torch.addcmul(from_above, dh, z).addmm_(dgh_t[t], w_hh)
+    return dgh, dgx_n, dh
+
+
+PYTHON_RECURRENCE = Recurrence("python", python_forward_recurrence, python_backward_recurrence)
+RECURRENCES = ("auto", "cpp", "python")
 
 
 def gru_layer_forward(
@@ -67,6 +188,7 @@ def gru_layer_forward(
     w_hh: Tensor,
     b_ih: Tensor | None,
     b_hh: Tensor | None,
+    recurrence: Recurrence = PYTHON_RECURRENCE,
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Run one GRU layer over a whole sequence, without recording an autograd graph.
 
@@ -77,56 +199,45 @@ def gru_layer_forward(
         w_hh: (3H, H) recurrent weights [W_hr; W_hz; W_hn].
         b_ih: (3H,) input bias, or None for no bias.
         b_hh: (3H,) recurrent bias, or None for no bias.
+        recurrence: which implementation runs the loop over time.
 
     Returns:
         hs: (T, N, H) hidden states h_1..h_T.
-        cache: what ``gru_layer_backward`` needs: (x, h0, w_ih, w_hh, hs, rz, n, gh_n) with
-            rz (T, N, 2H) the gates [r, z], n (T, N, H) the candidate states and
-            gh_n (T, N, H) = h_{t-1} W_hn^T + b_hn.
+        cache: what ``gru_layer_backward`` needs: (x, h0, w_ih, w_hh, hs, rz, n, gh_n), the
+            last four as returned by ``recurrence.forward``.
     """
     T, N, D = x.shape
     H = w_hh.shape[1]
     with torch.no_grad():
+        # the input projection of all T steps is one matmul
         gx = torch.mm(x.reshape(T * N, D), w_ih.t()).view(T, N, 3 * H)
+        # under autocast gx comes out in bfloat16/float16; the recurrence keeps the state's
+        # dtype, as an out= loop in that dtype did before the C++ kernel
+        gx = gx.to(h0.dtype)
         b_hn = None
         if b_ih is not None:
             # a mm plus one broadcast add over all T*N rows is faster here than addmm with a
-            # bias, there and in the steps; only b_hn must stay inside r * (...)
+            # bias; only b_hn must stay inside r * (...)
             gx += torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
             b_hn = b_hh[2 * H :]
-        gh = x.new_empty(T, N, 3 * H)
-        rz = x.new_empty(T, N, 2 * H)
-        n = x.new_empty(T, N, H)
-        hs = x.new_empty(T, N, H)
-        # unbind once: slicing inside the loop would cost a Python-level op per view per step
-        gx_rz, gx_n = gx[..., : 2 * H].unbind(0), gx[..., 2 * H :].unbind(0)
-        gh_t, gh_rz, gh_n = gh.unbind(0), gh[..., : 2 * H].unbind(0), gh[..., 2 * H :].unbind(0)
-        rz_t, r_t, z_t = rz.unbind(0), rz[..., :H].unbind(0), rz[..., H:].unbind(0)
-        n_t, hs_t = n.unbind(0), hs.unbind(0)
-        w_hh_t = w_hh.t()
-        h = h0
-        for t in range(T):
-            torch.mm(h, w_hh_t, out=gh_t[t])
-            if b_hn is not None:
-                gh_n[t].add_(b_hn)
-            torch.add(gx_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()
-            torch.addcmul(gx_n[t], r_t[t], gh_n[t], out=n_t[t]).tanh_()
-            # lerp(n, h, z) = n + z * (h - n) = (1 - z) * n + z * h
-            torch.lerp(n_t[t], h, z_t[t], out=hs_t[t])
-            h = hs_t[t]
-    return hs, (x, h0, w_ih, w_hh, hs, rz, n, gh[..., 2 * H :])
+        hs, rz, n, gh_n = recurrence.forward(gx, h0, w_hh, b_hn)
+    return hs, (x, h0, w_ih, w_hh, hs, rz, n, gh_n)
 
 
 def gru_layer_backward(
-    dhs: Tensor, cache: tuple[Tensor, ...], need_dx: bool = True
+    dhs: Tensor,
+    cache: tuple[Tensor, ...],
+    need_dx: bool = True,
+    recurrence: Recurrence = PYTHON_RECURRENCE,
 ) -> tuple[Tensor | None, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Backpropagate through one GRU layer over the whole sequence.
 
     Args:
         dhs: (T, N, H) gradient of the loss w.r.t. each h_t coming from above (the layer's
             output and, for t = T, h_n).
-        cache: from ``gru_layer_forward``.
+        cache: from ``gru_layer_forward`` run with the same ``recurrence``.
         need_dx: skip the (T*N, 3H) x (3H, D) matmul for dx when the input needs no gradient.
+        recurrence: which implementation runs the loop over time.
 
     Returns:
         dx: (T, N, D), or None when ``need_dx`` is False.
@@ -137,40 +248,15 @@ def gru_layer_backward(
     T, N, D = x.shape
     H = h0.shape[1]
     with torch.no_grad():
-        # dgh[t] = dL/d(h_{t-1} W_hh^T + b_hh) per gate; dgx_n[t] = dL/d(x_t W_in^T + b_in)
-        # (for r and z, dL/dgx equals dgh). The step's factors are used while that step's
-        # gates are in cache: precomputing them for all T at once, as whole-sequence ops,
-        # streams several T x N x H arrays through memory and measured slower here.
-        dgh = x.new_empty(T, N, 3 * H)
-        dgx_n = x.new_empty(T, N, H)
-        dgh_t, dgx_n_t = dgh.unbind(0), dgx_n.unbind(0)
-        dg_r_t, dg_z_t, dgh_n_t = (
-            dgh[..., :H].unbind(0), dgh[..., H : 2 * H].unbind(0), dgh[..., 2 * H :].unbind(0)
-        )
-        r_t, z_t, n_t = rz[..., :H].unbind(0), rz[..., H:].unbind(0), n.unbind(0)
-        gh_n_t, hs_t, dhs_t = gh_n.unbind(0), hs.unbind(0), dhs.unbind(0)
-        dh = dhs_t[T - 1].clone()  # dL/dh_t, accumulated backwards through time
-        for t in range(T - 1, -1, -1):
-            r, z, n_now = r_t[t], z_t[t], n_t[t]
-            dh_from_n = dh - dh * z  # dL/dn_t = dh_t (1 - z)
-            # dL/dz pre-activation: dh_t (h_{t-1} - n) z (1 - z) = dh_t (1 - z)(h_t - n)
-            torch.sub(hs_t[t], n_now, out=dg_z_t[t]).mul_(dh_from_n)
-            # dL/dn pre-activation: dL/dn_t (1 - n^2)
-            dn_pre = torch.mul(dh_from_n, n_now, out=dgx_n_t[t])
-            torch.addcmul(dh_from_n, dn_pre, n_now, value=-1, out=dn_pre)
-            torch.mul(dn_pre, r, out=dgh_n_t[t])
-            # dL/dr pre-activation: dn_pre gh_n r (1 - r) = c - c r with c = dn_pre r gh_n
-            torch.mul(dgh_n_t[t], gh_n_t[t], out=dg_r_t[t])
-            dg_r_t[t].addcmul_(dg_r_t[t], r, value=-1)
-            from_above = dhs_t[t - 1] if t > 0 else torch.zeros_like(dh)
-            dh = torch.addcmul(from_above, dh, z).addmm_(dgh_t[t], w_hh)
-        dh0 = dh
+        dgh, dgx_n, dh0 = recurrence.backward(dhs, hs, rz, n, gh_n, w_hh)
+        # The gradients of the input and of every weight and bias: one large matmul or sum
+        # over all T*N rows each, instead of T small ones.
         dgx_rz = dgh[..., : 2 * H].reshape(T * N, 2 * H)
         dgx_n = dgx_n.view(T * N, H)
         dgh_rows = dgh.view(T * N, 3 * H)
         # (features x rows) @ (rows x gates) and a transpose: faster here than gates^T @ feats
         dw_hh_t = torch.mm(hs[:-1].reshape((T - 1) * N, H).t(), dgh_rows[N:])
-        dw_hh = dw_hh_t.addmm_(h0.t(), dgh_t[0]).t()
+        dw_hh = dw_hh_t.addmm_(h0.t(), dgh[0]).t()
         x_rows_t = x.reshape(T * N, D).t()
         dw_ih = torch.cat([torch.mm(x_rows_t, dgx_rz), torch.mm(x_rows_t, dgx_n)], 1).t()
         db_hh = dgh_rows.sum(0)
@@ -185,21 +271,35 @@ class GRULayerFunction(torch.autograd.Function):
     """Autograd wrapper of ``gru_layer_forward`` / ``gru_layer_backward`` (time-major)."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
-        hs, cache = gru_layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh)
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, recurrence=PYTHON_RECURRENCE):
+        hs, cache = gru_layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh, recurrence)
         ctx.save_for_backward(*cache)
         ctx.has_bias = b_ih is not None
+        ctx.recurrence = recurrence
         return hs
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, dhs):
         dx, dh0, dw_ih, dw_hh, db_ih, db_hh = gru_layer_backward(
-            dhs, ctx.saved_tensors, need_dx=ctx.needs_input_grad[0]
+            dhs, ctx.saved_tensors, need_dx=ctx.needs_input_grad[0], recurrence=ctx.recurrence
         )
         if not ctx.has_bias:
             db_ih = db_hh = None
-        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None
+
+
+def cpp_recurrence(required: bool) -> Recurrence | None:
+    """The C++ recurrence, building it on first use; None (with a warning, once) when it
+    can't be built, or a RuntimeError saying why when ``required``."""
+    kernel, reason = load_gru_recurrence()
+    if kernel is None:
+        message = f"the C++ GRU recurrence is not available: {reason}"
+        if required:
+            raise RuntimeError(f"FusedGRU(recurrence='cpp'): {message}")
+        warn_once(f"FusedGRU: {message}; running the Python loop (same results, slower)")
+        return None
+    return Recurrence("cpp", kernel.forward, kernel.backward)
 
 
 class FusedGRU(nn.Module):
@@ -213,6 +313,10 @@ class FusedGRU(nn.Module):
         batch_first: inputs and outputs are (N, T, features) if True, else (T, N, features).
         dropout: probability of dropout on the outputs of every layer except the last, in
             training mode only (as ``nn.GRU``).
+        recurrence: who runs the loops over time: "cpp" (the compiled kernel of
+            ``csrc/gru_recurrence.cpp``, built on first use; CPU float32/float64 only),
+            "python" (ATen ops from Python: any device and dtype) or "auto" (C++ where it
+            applies and can be built, else Python, with a warning when the build is missing).
     """
 
     def __init__(
@@ -223,8 +327,12 @@ class FusedGRU(nn.Module):
         bias: bool = True,
         batch_first: bool = True,
         dropout: float = 0.0,
+        recurrence: str = "auto",
     ) -> None:
         super().__init__()
+        if recurrence not in RECURRENCES:
+            raise ValueError(f"FusedGRU: recurrence must be one of {RECURRENCES}, "
+                             f"got {recurrence!r}")
         for name, value in [("input_size", input_size), ("hidden_size", hidden_size),
                             ("num_layers", num_layers)]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -245,6 +353,7 @@ class FusedGRU(nn.Module):
         self.bias = bias
         self.batch_first = batch_first
         self.dropout = float(dropout)
+        self.recurrence = recurrence
         # registered in nn.GRU's order so that the same seed gives the same initial weights
         for k in range(num_layers):
             layer_input = input_size if k == 0 else hidden_size
@@ -271,8 +380,25 @@ class FusedGRU(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-            f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}"
+            f"bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}, "
+            f"recurrence={self.recurrence!r}"
         )
+
+    def recurrence_for(self, device: torch.device | str, dtype: torch.dtype) -> Recurrence:
+        """The implementation of the loops over time that runs for inputs on ``device`` of
+        ``dtype`` (loading, and on first use building, the C++ one when it applies)."""
+        if self.recurrence == "python":
+            return PYTHON_RECURRENCE
+        device = torch.device(device)
+        fits = device.type == "cpu" and dtype in (torch.float32, torch.float64)
+        if self.recurrence == "cpp" and not fits:
+            raise ValueError(
+                "FusedGRU(recurrence='cpp') needs CPU float32 or float64 inputs, got "
+                f"{dtype} on {device}; use recurrence='auto' or 'python'"
+            )
+        if not fits:
+            return PYTHON_RECURRENCE
+        return cpp_recurrence(required=self.recurrence == "cpp") or PYTHON_RECURRENCE
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Run all layers over the sequence.
@@ -311,6 +437,7 @@ class FusedGRU(nn.Module):
                 + (" (before adding the batch dim of unbatched input)" if unbatched else "")
             )
         x = x.contiguous()
+        recurrence = self.recurrence_for(x.device, x.dtype)
         last_states = []
         for k in range(self.num_layers):
             if k > 0 and self.dropout > 0 and self.training:
@@ -319,7 +446,7 @@ class FusedGRU(nn.Module):
             b_hh = getattr(self, f"bias_hh_l{k}") if self.bias else None
             x = GRULayerFunction.apply(
                 x, hx[k], getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"),
-                b_ih, b_hh,
+                b_ih, b_hh, recurrence,
             )
             last_states.append(x[-1])
         output = x.transpose(0, 1) if self.batch_first else x

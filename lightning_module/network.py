@@ -57,7 +57,8 @@ def make_recurrent_layer(
         gru_impl: for ``cell="gru"``: "torch" is ``nn.GRU``; "fused" (and "auto", which
             :meth:`SequenceClassifierNet.use_kernels_for` may switch later) is
             :class:`~lightning_module.fused_gru.FusedGRU`, the same function with the same
-            parameters, several times faster to train on CPU.
+            parameters, faster to train on CPU (its loops over time are compiled C++ where a
+            compiler is found).
 
     Returns:
         A module mapping (N, T, D) and an optional initial state to ((N, T, H), final state).
@@ -183,26 +184,29 @@ class SequenceClassifierNet(nn.Module):
             nn.init.normal_(self.head.bias, mean=0.0, std=1.0)
 
     def use_kernels_for(self, device: torch.device | str) -> None:
-        """With ``gru_impl="auto"``, pick the GRU kernel that is faster on ``device``.
+        """Pick and prepare the GRU kernel for ``device``; nothing to do for other cells.
 
-        Call before the optimizer is built (the layer's parameters are new objects, with the
-        same names and values): cuDNN's ``nn.GRU`` on CUDA, :class:`FusedGRU` elsewhere.
+        With ``gru_impl="auto"``: cuDNN's ``nn.GRU`` on CUDA, :class:`FusedGRU` elsewhere. A
+        FusedGRU on CPU then loads its C++ recurrence now (building it on first use), so the
+        build happens before training starts, not inside the first step. Call before the
+        optimizer is built (a swapped layer's parameters are new objects, with the same names
+        and values).
         """
-        if self.gru_impl != "auto" or not isinstance(self.rnn, (nn.GRU, FusedGRU)):
-            return
-        wanted = nn.GRU if torch.device(device).type == "cuda" else FusedGRU
-        if type(self.rnn) is wanted:
-            return
-        old = self.rnn
-        new = wanted(
-            input_size=old.input_size,
-            hidden_size=old.hidden_size,
-            num_layers=old.num_layers,
-            dropout=old.dropout,
-            batch_first=True,
-        )
-        new.load_state_dict(old.state_dict())
-        self.rnn = new.to(next(old.parameters()).device)
+        if self.gru_impl == "auto" and isinstance(self.rnn, (nn.GRU, FusedGRU)):
+            wanted = nn.GRU if torch.device(device).type == "cuda" else FusedGRU
+            if type(self.rnn) is not wanted:
+                old = self.rnn
+                new = wanted(
+                    input_size=old.input_size,
+                    hidden_size=old.hidden_size,
+                    num_layers=old.num_layers,
+                    dropout=old.dropout,
+                    batch_first=True,
+                )
+                new.load_state_dict(old.state_dict())
+                self.rnn = new.to(next(old.parameters()).device)
+        if isinstance(self.rnn, FusedGRU):
+            self.rnn.recurrence_for(device, next(self.rnn.parameters()).dtype)
 
     def sequence(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, 28, 28) or (N, 784) -> the input sequence (N, T, P)."""

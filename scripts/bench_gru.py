@@ -30,16 +30,21 @@ from torch import nn
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from lightning_module.cpp_kernels import load_gru_recurrence  # noqa: E402
 from lightning_module.fused_gru import FusedGRU  # noqa: E402
 
 T_STEPS, D_INPUT, N_CLASSES = 28, 28, 10
-MODEL_NAMES = ("lstm", "gru", "fused_gru")
+# fused_gru_cpp is what gru_impl "auto"/"fused" trains with on CPU; fused_gru_python is its
+# fallback where the C++ recurrence can't be built
+MODEL_NAMES = ("lstm", "gru", "fused_gru_cpp", "fused_gru_python")
 
 
 def build_model(name: str, hidden: int) -> nn.Module:
     """The recurrent layer called ``name`` (one of MODEL_NAMES), batch-first, D -> hidden."""
-    layers = {"lstm": nn.LSTM, "gru": nn.GRU, "fused_gru": FusedGRU}
-    return layers[name](D_INPUT, hidden, batch_first=True)
+    if name.startswith("fused_gru_"):
+        recurrence = name.removeprefix("fused_gru_")
+        return FusedGRU(D_INPUT, hidden, batch_first=True, recurrence=recurrence)
+    return {"lstm": nn.LSTM, "gru": nn.GRU}[name](D_INPUT, hidden, batch_first=True)
 
 
 class Trainee:
@@ -203,6 +208,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--warmup must be >= 0, got {args.warmup}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
+    if "fused_gru_cpp" in args.models and not args.profile:
+        kernel, reason = load_gru_recurrence()  # builds it now, not inside a timed step
+        if kernel is None:
+            parser.error(f"--models fused_gru_cpp: the C++ GRU recurrence is not available: "
+                         f"{reason}")
     return args
 
 

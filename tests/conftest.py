@@ -50,6 +50,30 @@ def real_mnist_dir() -> Path:
     return Path(value)
 
 
+@pytest.fixture(scope="session")
+def cpp_kernel():
+    """FusedGRU's C++ recurrence (built on first use): skips where no compiler or ninja is
+    found, fails under ``CI=true`` or when the build itself fails."""
+    from lightning_module.cpp_kernels import unavailable_reason
+    from lightning_module.fused_gru import cpp_recurrence
+
+    reason = unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the C++ GRU recurrence can't be built here ({reason}); CI must build it")
+        pytest.skip(f"the C++ GRU recurrence can't be built here: {reason}")
+    return cpp_recurrence(required=True)
+
+
+@pytest.fixture
+def kernel_unavailable(monkeypatch):
+    """This process behaves as if the C++ recurrence could not be built (no compiler)."""
+    from lightning_module import cpp_kernels
+
+    monkeypatch.setattr(cpp_kernels, "_loaded", [(None, "no C++ compiler (test)")])
+    monkeypatch.setattr(cpp_kernels, "_warned", set())
+
+
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

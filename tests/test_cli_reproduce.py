@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from scripts_loader import load_script
 
 from lightning_module.curves import read_epoch_curves
 from lightning_module.reproduce import resolve_config
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reproduce.py"
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("reproduce_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tmp_path):
     results = tmp_path / "results"
-    code = load_script().main([
+    code = load_script("reproduce").main([
         "lstm", "gru", "--results-dir", str(results), "--",
         "--data.data_dir", str(mnist_dir), "--data.val_size", "100", "--data.batch_size", "50",
         "--model.hidden_size", "8", "--trainer.max_epochs", "2",
@@ -57,7 +50,8 @@ def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tm
 
 
 def test_reproduce_refuses_an_unknown_config_before_training(tmp_path, capsys):
-    code = load_script().main(["lstm", "nonexistent", "--results-dir", str(tmp_path / "results")])
+    results = str(tmp_path / "results")
+    code = load_script("reproduce").main(["lstm", "nonexistent", "--results-dir", results])
     assert code == 2
     assert "nonexistent" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()

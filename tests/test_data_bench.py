@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_data.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("bench_data", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from scripts_loader import load_script
 
 
 def test_bench_data_reports_both_pipelines_and_their_ratio(mnist_dir, tmp_path):
-    bench = _load_script()
+    bench = load_script("bench_data")
     out_json, out_md = tmp_path / "r" / "bench.json", tmp_path / "r" / "bench.md"
     args = ["--data-dir", str(mnist_dir), "--batch-size", "50", "--val-size", "100",
             "--rounds", "2", "--out-json", str(out_json), "--out-md", str(out_md)]

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from lightning_module.fused_gru import PYTHON_RECURRENCE as PYTHON
 from lightning_module.fused_gru import FusedGRU, GRULayerFunction
 
 # (N, T, D, H, L, bias)
@@ -24,10 +25,12 @@ SHAPES = [
 TOLERANCES = {torch.float32: 1e-5, torch.float64: 1e-12}
 
 
-def make_pair(D, H, L, bias=True, batch_first=True, dropout=0.0, dtype=torch.float32):
+def make_pair(D, H, L, bias=True, batch_first=True, dropout=0.0, dtype=torch.float32,
+              recurrence="auto"):
     """An nn.GRU and a FusedGRU holding the same (random) weights."""
     reference = nn.GRU(D, H, L, bias=bias, batch_first=batch_first, dropout=dropout).to(dtype)
-    fused = FusedGRU(D, H, L, bias=bias, batch_first=batch_first, dropout=dropout).to(dtype)
+    fused = FusedGRU(D, H, L, bias=bias, batch_first=batch_first, dropout=dropout,
+                     recurrence=recurrence).to(dtype)
     fused.load_state_dict(reference.state_dict())
     return reference, fused
 
@@ -63,25 +66,34 @@ def random_case(N, T, D, H, L, dtype, batch_first=True, seed=0):
     return x, h0, dout / (N * T), dh_n / (N * T)
 
 
+@pytest.mark.parametrize("recurrence", ["cpp", "python"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("N, T, D, H, L, bias", SHAPES)
 def test_outputs_h_n_and_all_gradients_match_nn_gru_with_the_same_weights(
-    N, T, D, H, L, bias, dtype
+    N, T, D, H, L, bias, dtype, recurrence, request
 ):
+    if recurrence == "cpp":
+        request.getfixturevalue("cpp_kernel")
     torch.manual_seed(1)
-    reference, fused = make_pair(D, H, L, bias=bias, dtype=dtype)
+    reference, fused = make_pair(D, H, L, bias=bias, dtype=dtype, recurrence=recurrence)
     x, h0, dout, dh_n = random_case(N, T, D, H, L, dtype)
     expected = outputs_and_gradients(reference, x, h0, dout, dh_n)
     actual = outputs_and_gradients(fused, x, h0, dout, dh_n)
     assert_all_close(actual, expected, TOLERANCES[dtype])
 
 
-def test_float32_results_are_as_close_to_float64_truth_as_nn_gru_float32_results():
+@pytest.mark.parametrize("recurrence", ["cpp", "python"])
+def test_float32_results_are_as_close_to_float64_truth_as_nn_gru_float32_results(
+    recurrence, request
+):
     """Unscaled upstream gradients: weight gradients sum 2800 rows of size ~1, so each
-    implementation's float32 rounding shows; the fused one must not round worse."""
+    implementation's float32 rounding shows; the fused one must not round worse (the C++
+    recurrence's approximate exp included)."""
+    if recurrence == "cpp":
+        request.getfixturevalue("cpp_kernel")
     torch.manual_seed(13)
     N, T, D, H = 100, 28, 28, 128
-    reference, fused = make_pair(D, H, 1, dtype=torch.float64)
+    reference, fused = make_pair(D, H, 1, dtype=torch.float64, recurrence=recurrence)
     x, h0, dout, dh_n = random_case(N, T, D, H, 1, torch.float64)
     dout, dh_n = dout * (N * T), dh_n * (N * T)
     truth = outputs_and_gradients(reference, x, h0, dout, dh_n)
@@ -182,7 +194,9 @@ def test_dropout_masks_match_nn_gru_for_the_same_seed():
     assert not torch.allclose(fused(x, h0)[0], actual[0])  # a new mask on the next call
 
 
-def test_gradcheck_passes_for_the_custom_backward_in_float64():
+@pytest.mark.parametrize("recurrence", ["cpp", "python"])
+def test_gradcheck_passes_for_the_custom_backward_in_float64(recurrence, request):
+    implementation = request.getfixturevalue("cpp_kernel") if recurrence == "cpp" else PYTHON
     generator = torch.Generator().manual_seed(11)
     T, N, D, H = 3, 2, 3, 4
 
@@ -191,8 +205,10 @@ def test_gradcheck_passes_for_the_custom_backward_in_float64():
 
     x, h0 = leaf(T, N, D), leaf(N, H)
     w_ih, w_hh, b_ih, b_hh = leaf(3 * H, D), leaf(3 * H, H), leaf(3 * H), leaf(3 * H)
-    assert torch.autograd.gradcheck(GRULayerFunction.apply, (x, h0, w_ih, w_hh, b_ih, b_hh))
-    assert torch.autograd.gradcheck(GRULayerFunction.apply, (x, h0, w_ih, w_hh, None, None))
+    for biases in ((b_ih, b_hh), (None, None)):
+        assert torch.autograd.gradcheck(
+            GRULayerFunction.apply, (x, h0, w_ih, w_hh, *biases, implementation)
+        )
 
 
 def test_each_layer_is_one_autograd_node_not_a_chain_per_time_step():

@@ -21,6 +21,12 @@ def test_gru_impl_selects_the_layer_on_cpu(gru_impl, layer_type):
     assert type(net.rnn) is layer_type
 
 
+def test_preparing_for_cpu_loads_the_cpp_recurrence_before_any_forward(kernel_unavailable):
+    net = SequenceClassifierNet(cell="gru", hidden_size=6, gru_impl="auto")
+    with pytest.warns(RuntimeWarning, match=r"no C\+\+ compiler \(test\)"):
+        net.use_kernels_for("cpu")
+
+
 def test_fused_and_torch_gru_networks_give_the_same_logits_and_gradients_with_the_same_weights():
     torch.manual_seed(0)
     fused = SequenceClassifierNet(cell="gru", hidden_size=6, num_layers=2, gru_impl="fused")

@@ -1,0 +1,108 @@
+"""Build and load the C++ GRU recurrence (``csrc/gru_recurrence.cpp``) on first use.
+
+The source ships inside the package and is compiled by ``torch.utils.cpp_extension.load`` the
+first time a :class:`~lightning_module.fused_gru.FusedGRU` needs it (about a minute on two
+cores), into torch's extension cache (``$TORCH_EXTENSIONS_DIR``, by default
+``~/.cache/torch_extensions``); later processes load the cached library in well under a second.
+Building needs a C++17 compiler and ``ninja`` on ``PATH``. When either is missing, or the
+build fails, :func:`load_gru_recurrence` returns why, and ``FusedGRU(recurrence="auto")`` says
+so once (a ``RuntimeWarning``) and runs the same recurrence as Python loops of ATen ops
+(slower at two threads, the same results within float rounding). Set
+``RNN_MNIST_CPP_KERNELS=0`` to never build it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+
+SOURCE = Path(__file__).resolve().parent / "csrc" / "gru_recurrence.cpp"
+ENV_SWITCH = "RNN_MNIST_CPP_KERNELS"
+
+_loaded: list[tuple[SimpleNamespace | None, str | None]] = []  # at most one entry: the result
+_warned: set[str] = set()
+
+
+def _vector_flags() -> list[str]:
+    """Compile for AVX2 where ATen itself runs its AVX2 or AVX512 kernels, else generic C++."""
+    if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):
+        return ["-mavx2", "-mfma", "-DCPU_CAPABILITY_AVX2"]
+    return []
+
+
+def _put_pip_ninja_on_path() -> bool:
+    """torch runs ``ninja`` from PATH; the pip package's binary is not there unless the
+    environment is activated."""
+    try:
+        import ninja
+    except ImportError:
+        return False
+    os.environ["PATH"] = ninja.BIN_DIR + os.pathsep + os.environ.get("PATH", "")
+    return shutil.which("ninja") is not None
+
+
+def unavailable_reason() -> str | None:
+    """Why the kernel can't be built here (without trying to), or None if it may be."""
+    if os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
+        return f"{ENV_SWITCH}={os.environ[ENV_SWITCH]} turns the C++ kernels off"
+    if not SOURCE.is_file():
+        return f"its source {SOURCE} is missing from the installation"
+    if shutil.which("ninja") is None and not _put_pip_ninja_on_path():
+        return "ninja is not on PATH (pip install ninja)"
+    compiler = os.environ.get("CXX", "c++")
+    if shutil.which(compiler) is None:
+        return f"no C++ compiler ({compiler!r} is not on PATH; set CXX)"
+    return None
+
+
+def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
+    """Build (first time only) and load the C++ recurrence, once per process.
+
+    Returns:
+        (kernel, None) with ``kernel.forward(gx, h0, w_hh, b_hn)`` and
+        ``kernel.backward(dhs, hs, rz, n, gh_n, w_hh)``, or (None, why it is not available).
+    """
+    if _loaded:
+        return _loaded[0]
+    kernel, reason = None, unavailable_reason()
+    if reason is None:
+        try:
+            # importing cpp_extension logs a warning about CUDA_HOME on machines without CUDA,
+            # which says nothing about this CPU-only build
+            extension_logger = logging.getLogger("torch.utils.cpp_extension")
+            level = extension_logger.level
+            extension_logger.setLevel(logging.ERROR)
+            try:
+                from torch.utils import cpp_extension
+            finally:
+                extension_logger.setLevel(level)
+            cpp_extension.load(
+                name="rnn_mnist_gru_recurrence",
+                sources=[str(SOURCE)],
+                # -fopenmp: the row loops run in torch's OpenMP pool (the same libgomp)
+                extra_cflags=["-O3", "-fopenmp", *_vector_flags()],
+                extra_ldflags=["-fopenmp"],
+                is_python_module=False,
+                verbose=False,
+            )
+            ops = torch.ops.rnn_mnist
+            kernel = SimpleNamespace(
+                forward=ops.gru_forward_recurrence, backward=ops.gru_backward_recurrence
+            )
+        except Exception as error:  # a failed build must not stop training: the caller decides
+            reason = f"building it failed: {type(error).__name__}: {error}"
+    _loaded.append((kernel, reason))
+    return kernel, reason
+
+
+def warn_once(message: str) -> None:
+    """A RuntimeWarning the first time ``message`` is seen in this process."""
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)

@@ -1,0 +1,32 @@
+"""The wheel: the three packages and the C++ source FusedGRU builds, and nothing named scripts."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_wheel_ships_the_packages_and_the_cpp_source_but_not_scripts_or_tests(tmp_path):
+    if importlib.util.find_spec("setuptools") is None:
+        pytest.skip("setuptools is not installed, so the wheel can't be built offline")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps",
+         "--no-build-isolation", "--quiet", "--wheel-dir", str(tmp_path)],
+        check=True, capture_output=True, text=True,
+    )
+    (wheel,) = tmp_path.glob("rnn_mnist-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names if "dist-info" not in name}
+    assert top_level == {"rnn_reference", "lightning_module", "data"}
+    assert "lightning_module/csrc/gru_recurrence.cpp" in names
+    assert "lightning_module/cpp_kernels.py" in names
+    entry_points = next(n for n in names if n.endswith("dist-info/entry_points.txt"))
+    assert "rnn-mnist = lightning_module.cli:main" in zipfile.ZipFile(wheel).read(
+        entry_points).decode()
