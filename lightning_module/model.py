@@ -93,8 +93,9 @@ class RecurrentClassifier(pl.LightningModule):
             "default": torch's nn.Linear init.
         tbptt_steps: truncated BPTT in training: detach the state every k steps (bounds memory
             on long sequences, e.g. pixels_per_step=1); None is full BPTT.
-        gru_impl: GRU kernel: "auto" (FusedGRU on CPU, cuDNN's nn.GRU on GPU), "fused" or
-            "torch" (nn.GRU); all compute the same function with the same parameter names.
+        gru_impl: GRU kernel: "auto" (FusedGRU on CPU, with its C++ recurrence where a
+            compiler is found; cuDNN's nn.GRU on GPU), "fused" or "torch" (nn.GRU); all
+            compute the same function with the same parameter names.
         augment_shift: in training, translate each image by a random (dy, dx) of at most this
             many pixels (zero fill); 0 (the practical) turns augmentation off.
     """

@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 STAGE=.gpu_check
 RESULTS=results/gpu
 PRECISIONS=(32-true bf16-mixed 16-mixed)
-WHEELS=("jsonargparse[signatures]==4.53.0" "docstring_parser==0.18.0" "typeshed_client==2.15.0")
+WHEELS=("jsonargparse[signatures]==4.53.0" "docstring_parser==0.18.0" "typeshed_client==2.15.0"
+        "ninja==1.13.2")
 
 prepare() {
   set -e
