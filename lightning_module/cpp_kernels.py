@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +25,8 @@ import torch
 
 SOURCE = Path(__file__).resolve().parent / "csrc" / "gru_recurrence.cpp"
 ENV_SWITCH = "RNN_MNIST_CPP_KERNELS"
+NAME = "rnn_mnist_gru_recurrence"
+STALE_LOCK_S = 600.0
 
 _loaded: list[tuple[SimpleNamespace | None, str | None]] = []  # at most one entry: the result
 _warned: set[str] = set()
@@ -61,6 +64,26 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def clear_stale_build_lock(build_dir: Path, max_age_s: float = STALE_LOCK_S) -> bool:
+    """Remove ``build_dir/lock`` if it is older than ``max_age_s``; True if it was removed.
+
+    torch's build waits, without end, for the lock file of a build in progress; a build that
+    was killed (SIGKILL, a lost node) leaves it behind, and every later process would hang.
+    No build of this one file takes minutes, so an old lock is a dead build's.
+    """
+    lock = build_dir / "lock"
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    if age < max_age_s:
+        return False
+    lock.unlink(missing_ok=True)
+    warn_once(f"removed the stale lock {lock} of a C++ build that did not finish "
+              f"({age:.0f} s old)")
+    return True
+
+
 def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
     """Build (first time only) and load the C++ recurrence, once per process.
 
@@ -82,8 +105,9 @@ def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
                 from torch.utils import cpp_extension
             finally:
                 extension_logger.setLevel(level)
+            clear_stale_build_lock(Path(cpp_extension._get_build_directory(NAME, False)))
             cpp_extension.load(
-                name="rnn_mnist_gru_recurrence",
+                name=NAME,
                 sources=[str(SOURCE)],
                 # -fopenmp: the row loops run in torch's OpenMP pool (the same libgomp)
                 extra_cflags=["-O3", "-fopenmp", *_vector_flags()],
