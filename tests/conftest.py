@@ -55,7 +55,7 @@ def cpp_kernel():
     """FusedGRU's C++ recurrence (built on first use): skips where no compiler or ninja is
     found, fails under ``CI=true`` or when the build itself fails."""
     from lightning_module.cpp_kernels import unavailable_reason
-    from lightning_module.fused_gru import cpp_recurrence
+    from lightning_module.gru_recurrence import cpp_recurrence
 
     reason = unavailable_reason()
     if reason is not None:

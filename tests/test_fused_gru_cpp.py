@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from lightning_module import cpp_kernels
-from lightning_module.fused_gru import PYTHON_RECURRENCE, FusedGRU, cpp_recurrence
+from lightning_module.fused_gru import FusedGRU
+from lightning_module.gru_recurrence import PYTHON_RECURRENCE, cpp_recurrence
 
 
 def recurrence_inputs(T, N, H, dtype, bias=True, seed=0):
