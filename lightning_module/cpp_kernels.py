@@ -1,10 +1,12 @@
 """Build and load the C++ GRU recurrence (``csrc/gru_recurrence.cpp``) on first use.
 
 The source ships inside the package and is compiled by ``torch.utils.cpp_extension.load`` the
-first time a :class:`~lightning_module.fused_gru.FusedGRU` needs it (about a minute on two
+first time a :class:`~lightning_module.fused_gru.FusedGRU` needs it (about 20 s on two
 cores), into torch's extension cache (``$TORCH_EXTENSIONS_DIR``, by default
-``~/.cache/torch_extensions``); later processes load the cached library in well under a second.
-Building needs a C++17 compiler and ``ninja`` on ``PATH``. When either is missing, or the
+``~/.cache/torch_extensions``); later processes load the cached library in about 2 s (torch
+checks the compiler and asks ninja whether the build is current). Building needs a C++20
+compiler (torch's flags) and ``ninja`` (a dependency; the pip package's binary is found even
+when the environment is not activated). When either is missing, or the
 build fails, :func:`load_gru_recurrence` returns why, and ``FusedGRU(recurrence="auto")`` says
 so once (a ``RuntimeWarning``) and runs the same recurrence as Python loops of ATen ops
 (slower at two threads, the same results within float rounding). Set
@@ -16,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,7 +27,6 @@ import torch
 SOURCE = Path(__file__).resolve().parent / "csrc" / "gru_recurrence.cpp"
 ENV_SWITCH = "RNN_MNIST_CPP_KERNELS"
 NAME = "rnn_mnist_gru_recurrence"
-STALE_LOCK_S = 600.0
 
 _loaded: list[tuple[SimpleNamespace | None, str | None]] = []  # at most one entry: the result
 _warned: set[str] = set()
@@ -64,26 +64,6 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def clear_stale_build_lock(build_dir: Path, max_age_s: float = STALE_LOCK_S) -> bool:
-    """Remove ``build_dir/lock`` if it is older than ``max_age_s``; True if it was removed.
-
-    torch's build waits, without end, for the lock file of a build in progress; a build that
-    was killed (SIGKILL, a lost node) leaves it behind, and every later process would hang.
-    No build of this one file takes minutes, so an old lock is a dead build's.
-    """
-    lock = build_dir / "lock"
-    try:
-        age = time.time() - lock.stat().st_mtime
-    except FileNotFoundError:
-        return False
-    if age < max_age_s:
-        return False
-    lock.unlink(missing_ok=True)
-    warn_once(f"removed the stale lock {lock} of a C++ build that did not finish "
-              f"({age:.0f} s old)")
-    return True
-
-
 def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
     """Build (first time only) and load the C++ recurrence, once per process.
 
@@ -105,7 +85,6 @@ def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
                 from torch.utils import cpp_extension
             finally:
                 extension_logger.setLevel(level)
-            clear_stale_build_lock(Path(cpp_extension._get_build_directory(NAME, False)))
             cpp_extension.load(
                 name=NAME,
                 sources=[str(SOURCE)],

@@ -5,8 +5,6 @@ Shapes: N batch, T steps, H hidden.
 
 from __future__ import annotations
 
-import os
-import time
 import warnings
 
 import pytest
@@ -139,16 +137,3 @@ def test_the_environment_switch_and_missing_tools_are_reported_before_building(m
                         lambda name: None if name == "no-such-compiler-here" else f"/bin/{name}")
     assert "'no-such-compiler-here' is not on PATH" in cpp_kernels.unavailable_reason()
 
-
-def test_a_dead_builds_lock_is_removed_but_a_live_one_is_kept(tmp_path, monkeypatch):
-    monkeypatch.setattr(cpp_kernels, "_warned", set())
-    lock = tmp_path / "lock"
-    assert not cpp_kernels.clear_stale_build_lock(tmp_path)  # no lock: nothing to do
-    lock.write_text("")
-    assert not cpp_kernels.clear_stale_build_lock(tmp_path, max_age_s=600)
-    assert lock.exists()
-    old = time.time() - 3600
-    os.utime(lock, (old, old))
-    with pytest.warns(RuntimeWarning, match=r"removed the stale lock .*lock of a C\+\+ build"):
-        assert cpp_kernels.clear_stale_build_lock(tmp_path, max_age_s=600)
-    assert not lock.exists()
