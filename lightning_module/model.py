@@ -141,8 +141,8 @@ class RecurrentClassifier(pl.LightningModule):
             gru_impl=gru_impl,
         )
         metric_args = dict(num_classes=num_classes, average="micro", validate_args=False)
-        self._train_sums: torch.Tensor | None = None  # see _add_to_train_sums
-        self._train_count = 0
+        # this epoch's (loss, data_loss, l2, logits, labels) per step: see _add_to_train_sums
+        self._train_steps: list[tuple[torch.Tensor, ...]] = []
         self.val_acc = MulticlassAccuracy(**metric_args)
         self.test_acc = MulticlassAccuracy(**metric_args)
         confusion_args = dict(num_classes=num_classes, validate_args=False)
@@ -211,32 +211,32 @@ class RecurrentClassifier(pl.LightningModule):
     ) -> None:
         # Each self.log call costs 0.2-0.5 ms in Lightning 2.6 (it re-walks its record of the
         # metric every call): four per step were 1-2 ms, 10-20% of an LSTM-128 step on CPU
-        # (scripts/benchmark.py; Lightning/hand-loop ratio 0.54 -> 0.9 at hidden 128). Training
-        # instead adds batch-weighted sums on the device (no host sync) and logs them once per
-        # epoch, in on_train_epoch_end: the same weighted means as per-step logging.
-        size = labels.shape[0]
-        correct = (logits.argmax(dim=1) == labels).sum()
-        sums = torch.stack([loss.detach() * size, data_loss.detach() * size,
-                            l2.detach() * size, correct.to(loss.dtype)])
-        if self._train_sums is None:
-            self._train_sums = sums
-        else:
-            self._train_sums.add_(sums)
-        self._train_count += size
+        # (scripts/benchmark.py; Lightning/hand-loop ratio 0.54 -> 0.9 at hidden 128). Summing
+        # on the device instead still took ~11 small ops (~50 us) per step; keeping references
+        # to the step's detached tensors takes none, and on_train_epoch_end reduces them all at
+        # once (the same batch-weighted means as per-step logging; the epoch's logits are
+        # 55000 x 10 floats).
+        self._train_steps.append(
+            (loss.detach(), data_loss.detach(), l2.detach(), logits.detach(), labels)
+        )
 
     def on_train_epoch_start(self) -> None:
-        self._train_sums, self._train_count = None, 0
+        self._train_steps = []
 
     def on_train_epoch_end(self) -> None:
-        if self._train_sums is None:
+        steps, self._train_steps = self._train_steps, []
+        if not steps:
             return
-        means = self._train_sums / self._train_count
+        losses, data_losses, l2s, logits, labels = zip(*steps, strict=True)
+        sizes = torch.tensor([len(y) for y in labels], device=losses[0].device)
+        count = int(sizes.sum())
+        sums = [(torch.stack(values) * sizes).sum() for values in (losses, data_losses, l2s)]
+        correct = (torch.cat(logits).argmax(dim=1) == torch.cat(labels)).sum()
         # batch_size=count + sync_dist: under DDP, Lightning sums value * count and count over
         # ranks, so these are the exact means over every rank's samples.
-        for name, value in zip(TRAIN_METRICS, means, strict=True):
-            self.log(name, value, on_step=False, on_epoch=True, sync_dist=True,
-                     batch_size=self._train_count)
-        self._train_sums, self._train_count = None, 0
+        for name, total in zip(TRAIN_METRICS, [*sums, correct], strict=True):
+            self.log(name, total.to(losses[0].dtype) / count, on_step=False, on_epoch=True,
+                     sync_dist=True, batch_size=count)
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int

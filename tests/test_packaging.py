@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,12 +17,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def test_the_wheel_ships_the_packages_and_the_cpp_source_but_not_scripts_or_tests(tmp_path):
     if importlib.util.find_spec("setuptools") is None:
         pytest.skip("setuptools is not installed, so the wheel can't be built offline")
+    # build from a copy: setuptools writes build/ and *.egg-info/ next to pyproject.toml
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO_ROOT / name, source / name)
+    for package in ("rnn_reference", "lightning_module", "data", "scripts", "tests"):
+        shutil.copytree(REPO_ROOT / package, source / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps",
-         "--no-build-isolation", "--quiet", "--wheel-dir", str(tmp_path)],
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
+         "--no-build-isolation", "--quiet", "--wheel-dir", str(tmp_path / "wheel")],
         check=True, capture_output=True, text=True,
     )
-    (wheel,) = tmp_path.glob("rnn_mnist-*.whl")
+    (wheel,) = (tmp_path / "wheel").glob("rnn_mnist-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if "dist-info" not in name}
     assert top_level == {"rnn_reference", "lightning_module", "data"}
