@@ -23,7 +23,8 @@ keeps each step's detached loss (a reference, no kernel, no sync) and tests them
 ``isfinite`` at the next check; the price is that the rest of that epoch runs on (wasted, but it
 writes nothing), and the message still names the first bad step exactly. (An earlier version
 folded every loss into a device tensor with ``torch.where``/``torch.minimum``: a few tiny ops
-per step, which ``scripts/benchmark.py`` showed costing 2-3% of a FusedGRU-128 step.)
+per step, which an ablation with the benchmark's step timer measured at 2-3% of a FusedGRU-128
+step.)
 """
 
 from __future__ import annotations
