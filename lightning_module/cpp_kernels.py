@@ -23,6 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import torch
+from pytorch_lightning.utilities import rank_zero_info
 
 SOURCE = Path(__file__).resolve().parent / "csrc" / "gru_recurrence.cpp"
 ENV_SWITCH = "RNN_MNIST_CPP_KERNELS"
@@ -64,6 +65,15 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def first_build_notice(build_dir: Path) -> str | None:
+    """What to tell the user before a build that will take a while: None when ``build_dir``
+    already holds a built library (then loading only checks that it is current)."""
+    if any(build_dir.glob(f"{NAME}*.so")):
+        return None
+    return (f"Compiling FusedGRU's C++ recurrence into {build_dir} (first use only; about 20 s "
+            "on 2 cores)")
+
+
 def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
     """Build (first time only) and load the C++ recurrence, once per process.
 
@@ -85,6 +95,9 @@ def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
                 from torch.utils import cpp_extension
             finally:
                 extension_logger.setLevel(level)
+            notice = first_build_notice(Path(cpp_extension._get_build_directory(NAME, False)))
+            if notice:
+                rank_zero_info(notice)
             cpp_extension.load(
                 name=NAME,
                 sources=[str(SOURCE)],

@@ -137,3 +137,10 @@ def test_the_environment_switch_and_missing_tools_are_reported_before_building(m
                         lambda name: None if name == "no-such-compiler-here" else f"/bin/{name}")
     assert "'no-such-compiler-here' is not on PATH" in cpp_kernels.unavailable_reason()
 
+
+
+def test_a_first_build_is_announced_and_a_cached_one_is_not(tmp_path):
+    notice = cpp_kernels.first_build_notice(tmp_path)
+    assert notice is not None and str(tmp_path) in notice and "first use only" in notice
+    (tmp_path / f"{cpp_kernels.NAME}.so").write_bytes(b"")
+    assert cpp_kernels.first_build_notice(tmp_path) is None
