@@ -6,7 +6,7 @@
 #   bash scripts/gpu_check.sh run       # THERE (offline), with .gpu_check carried along
 #
 # `run` installs what is missing into the machine's python3 (which already holds torch,
-# pytorch-lightning, torchmetrics, torchvision, tensorboard), runs the GPU tests, fits
+# pytorch-lightning, torchmetrics, torchvision, tensorboard), runs every test marked gpu, fits
 # scripts/configs/lstm.yaml for 2 epochs in each precision (32-true, bf16-mixed, 16-mixed; data
 # on the GPU), and runs the Lightning-vs-hand-loop benchmark with the time to 99% validation
 # accuracy. Figures go to results/gpu/ and, when $OUT is set, to $OUT (at most 8 files).
@@ -59,7 +59,7 @@ torch.cuda.get_device_name(0), 'cuDNN', torch.backends.cudnn.version())"
     || { echo "missing packages: stopping"; return 1; }
 
   step "GPU tests"
-  "$python" -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_benchmark.py \
+  "$python" -m pytest -q -p no:cacheprovider -m gpu tests/ \
     2>&1 | tee "$RESULTS/tests.log" | tail -n 15
   [ "${PIPESTATUS[0]}" -eq 0 ] || failures=$((failures + 1))
 
