@@ -100,6 +100,8 @@ def test_the_ops_check_their_shapes_with_messages_naming_the_argument(cpp_kernel
         cpp_kernel.backward(dhs, hs, rz[..., :-1], n, gh_n, w_hh)
     with pytest.raises(RuntimeError, match=r"dhs, n and gh_n must be"):
         cpp_kernel.backward(dhs[:-1], hs, rz, n, gh_n, w_hh)
+    with pytest.raises(RuntimeError, match=r"hs must be \(T, N, H\) with T >= 1"):
+        cpp_kernel.backward(dhs[:0], hs[:0], rz[:0], n[:0], gh_n[:0], w_hh)
 
 
 def test_without_the_kernel_auto_warns_once_and_gives_the_same_results(kernel_unavailable):
