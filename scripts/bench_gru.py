@@ -20,7 +20,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from torch import nn
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from lightning_module.atomic import atomic_write_text  # noqa: E402
 from lightning_module.cpp_kernels import load_gru_recurrence  # noqa: E402
 from lightning_module.fused_gru import FusedGRU  # noqa: E402
 
@@ -147,19 +147,6 @@ def markdown_table(results: dict, settings: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temp file next to ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
 def profile_builtin_rnns(hidden: int, batch: int) -> None:
     """Print where nn.LSTM and nn.GRU spend forward and backward time, and oneDNN's share."""
     from torch.profiler import ProfilerActivity, profile
@@ -233,9 +220,9 @@ def main(argv: list[str] | None = None) -> None:
                         args.warmup)
     table = markdown_table(results, settings)
     print("\n" + table)
-    write_atomically(args.out_dir / "bench_gru.json",
+    atomic_write_text(args.out_dir / "bench_gru.json",
                      json.dumps({"settings": settings, "results": results}, indent=2) + "\n")
-    write_atomically(args.out_dir / "bench_gru.md", table)
+    atomic_write_text(args.out_dir / "bench_gru.md", table)
     print(f"wrote {args.out_dir / 'bench_gru.json'} and {args.out_dir / 'bench_gru.md'}")
 
 

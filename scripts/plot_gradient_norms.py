@@ -11,9 +11,7 @@ default initialisation. Example::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lightning_module.atomic import atomic_output  # noqa: E402
 from rnn_reference import long_sequence_gradient_norms  # noqa: E402
 
 COLOURS = {"rnn": "tab:red", "gru": "tab:blue", "lstm": "tab:green"}
@@ -52,22 +51,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def save_png_atomically(figure, out: Path) -> None:
-    """Write to a temporary file next to ``out``, then rename it over ``out``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}-", suffix=".png")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format="png", dpi=120)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates it private (0600)
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     shape = dict(
@@ -97,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     axes.grid(True, which="major", alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
-    save_png_atomically(figure, args.out)
+    with atomic_output(args.out) as temporary:
+        figure.savefig(temporary, format="png", dpi=120)
     plt.close(figure)
     print(f"wrote {args.out}")
     return 0

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
+from lightning_module.atomic import atomic_write_text
 from rnn_reference import CELLS
 from rnn_reference.torch_oracle import ORACLE_SHAPES, ORACLE_TOLERANCE, oracle_errors
 
@@ -78,23 +77,6 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomically(path: Path, data: dict) -> None:
-    """Write to a temporary file next to ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates it private (0600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rows = run_cases()
@@ -117,16 +99,14 @@ def main(argv: list[str] | None = None) -> int:
             cell: {k: row[k] for k in ("worst_error", "worst_name", "readout", "shape")}
             for cell, row in per_cell.items()
         }
-        write_json_atomically(
-            args.json,
-            dict(
-                tolerance=ORACLE_TOLERANCE,
-                torch_version=torch.__version__,
-                passed=not failed,
-                worst_per_cell=summary,
-                cases=rows,
-            ),
+        report = dict(
+            tolerance=ORACLE_TOLERANCE,
+            torch_version=torch.__version__,
+            passed=not failed,
+            worst_per_cell=summary,
+            cases=rows,
         )
+        atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 1 if failed else 0
 
