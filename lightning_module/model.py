@@ -141,7 +141,7 @@ class RecurrentClassifier(pl.LightningModule):
             gru_impl=gru_impl,
         )
         metric_args = dict(num_classes=num_classes, average="micro", validate_args=False)
-        # this epoch's (loss, data_loss, l2, logits, labels) per step: see _add_to_train_sums
+        # this epoch's (loss, data_loss, l2, logits, labels) per step: see _keep_for_train_metrics
         self._train_steps: list[tuple[torch.Tensor, ...]] = []
         self.val_acc = MulticlassAccuracy(**metric_args)
         self.test_acc = MulticlassAccuracy(**metric_args)
@@ -192,7 +192,7 @@ class RecurrentClassifier(pl.LightningModule):
         l2 = self.l2_term()
         loss = data_loss + l2
         if stage == "train":
-            self._add_to_train_sums(loss, data_loss, l2, logits, labels)
+            self._keep_for_train_metrics(loss, data_loss, l2, logits, labels)
             return loss
         size = labels.shape[0]
         for name, value in ((f"{stage}_loss", loss), (f"{stage}_data_loss", data_loss),
@@ -205,7 +205,7 @@ class RecurrentClassifier(pl.LightningModule):
             self._collect_for_figures(stage, images, labels, logits.argmax(dim=1))
         return loss
 
-    def _add_to_train_sums(
+    def _keep_for_train_metrics(
         self, loss: torch.Tensor, data_loss: torch.Tensor, l2: torch.Tensor,
         logits: torch.Tensor, labels: torch.Tensor,
     ) -> None:

@@ -1,4 +1,5 @@
-"""scripts/bench_gru.py runs end to end with tiny settings and writes its two reports."""
+"""scripts/bench_gru.py (on lightning_module.gru_benchmark) runs end to end with tiny settings
+and writes its two reports."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 
 import pytest
 from scripts_loader import load_script
+
+from lightning_module.gru_benchmark import build_model
 
 
 def test_bench_gru_times_every_layer_and_reports_each_against_the_lstm(cpp_kernel, tmp_path):
@@ -23,9 +26,8 @@ def test_bench_gru_times_every_layer_and_reports_each_against_the_lstm(cpp_kerne
 
 
 def test_bench_gru_builds_the_fused_layers_with_the_named_recurrence():
-    bench = load_script("bench_gru")
-    assert bench.build_model("fused_gru_cpp", 8).recurrence == "cpp"
-    assert bench.build_model("fused_gru_python", 8).recurrence == "python"
+    assert build_model("fused_gru_cpp", 8).recurrence == "cpp"
+    assert build_model("fused_gru_python", 8).recurrence == "python"
 
 
 @pytest.mark.parametrize("argument, value", [("--rounds", "0"), ("--threads", "0")])

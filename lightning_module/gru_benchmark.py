@@ -1,0 +1,160 @@
+"""Training throughput of nn.LSTM, nn.GRU and FusedGRU on sequential MNIST shapes (CPU).
+
+One training step = forward of the recurrent layer and a linear head on the last hidden state,
+cross-entropy, backward, Adam step, on in-memory random data of MNIST's shape (rows as time
+steps: T = 28 steps of D = 28 pixels). The models take turns step by step (the order rotates
+every round) so that load from other processes hits all of them alike; the figure per model
+comes from the median step time, and the spread of the per-round averages is the noise.
+``scripts/bench_gru.py`` is the command.
+
+Shapes: N batch, T steps, D input features, H hidden units, C classes.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from lightning_module.fused_gru import FusedGRU
+
+T_STEPS, D_INPUT, N_CLASSES = 28, 28, 10
+# fused_gru_cpp is what gru_impl "auto"/"fused" trains with on CPU; fused_gru_python is its
+# fallback where the C++ recurrence can't be built
+MODEL_NAMES = ("lstm", "gru", "fused_gru_cpp", "fused_gru_python")
+
+
+def build_model(name: str, hidden: int) -> nn.Module:
+    """The recurrent layer called ``name`` (one of MODEL_NAMES), batch-first, D -> hidden."""
+    if name.startswith("fused_gru_"):
+        recurrence = name.removeprefix("fused_gru_")
+        return FusedGRU(D_INPUT, hidden, batch_first=True, recurrence=recurrence)
+    return {"lstm": nn.LSTM, "gru": nn.GRU}[name](D_INPUT, hidden, batch_first=True)
+
+
+class Trainee:
+    """A recurrent layer + linear head + Adam, stepped on a fixed list of batches."""
+
+    def __init__(self, name: str, hidden: int, batches: list[tuple[torch.Tensor, torch.Tensor]]):
+        self.rnn = build_model(name, hidden)
+        self.head = nn.Linear(hidden, N_CLASSES)
+        self.optimizer = torch.optim.Adam([*self.rnn.parameters(), *self.head.parameters()])
+        self.batches = batches
+        self.next_batch = 0
+
+    def step(self) -> tuple[float, float]:
+        """One training step; returns (forward seconds, backward + Adam seconds)."""
+        x, y = self.batches[self.next_batch]
+        self.next_batch = (self.next_batch + 1) % len(self.batches)
+        start = time.perf_counter()
+        output, _ = self.rnn(x)
+        loss = nn.functional.cross_entropy(self.head(output[:, -1]), y)
+        forward_done = time.perf_counter()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return forward_done - start, time.perf_counter() - forward_done
+
+
+def random_batches(count: int, batch: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``count`` batches of (N, T, D) uniform pixels in [0, 1) and (N,) labels in 0..C-1."""
+    generator = torch.Generator().manual_seed(seed)
+    return [
+        (
+            torch.rand(batch, T_STEPS, D_INPUT, generator=generator),
+            torch.randint(0, N_CLASSES, (batch,), generator=generator),
+        )
+        for _ in range(count)
+    ]
+
+
+def benchmark(models: list[str], hidden: int, batch: int, rounds: int, steps: int,
+              warmup: int) -> dict:
+    """``rounds`` x ``steps`` timed training steps per model, interleaved step by step.
+
+    The models take turns every step (the order rotates every round), so a burst of load from
+    other processes lands on all of them alike; samples/s is ``batch`` / the median step time
+    over all timed steps, and the per-round figures give the spread.
+    """
+    torch.manual_seed(0)
+    batches = random_batches(8, batch, seed=0)
+    trainees = {name: Trainee(name, hidden, batches) for name in models}
+    for trainee in trainees.values():
+        for _ in range(warmup):
+            trainee.step()
+    times: dict[str, list[list[tuple[float, float]]]] = {name: [] for name in models}
+    for round_index in range(rounds):
+        shift = round_index % len(models)
+        order = models[shift:] + models[:shift]
+        for name in models:
+            times[name].append([])
+        for _ in range(steps):
+            for name in order:
+                times[name][-1].append(trainees[name].step())
+        summary = "  ".join(
+            f"{n} {batch * steps / sum(f + b for f, b in times[n][-1]):7.0f}/s" for n in models
+        )
+        print(f"round {round_index + 1}/{rounds}: {summary}", flush=True)
+    results = {}
+    for name, per_round in times.items():
+        all_steps = [step for round_steps in per_round for step in round_steps]
+        rates = [batch * len(r) / sum(f + b for f, b in r) for r in per_round]
+        results[name] = {
+            "samples_per_s_median": batch / statistics.median(f + b for f, b in all_steps),
+            "samples_per_s_min": min(rates),
+            "samples_per_s_max": max(rates),
+            "forward_ms_median": 1e3 * statistics.median(f for f, _ in all_steps),
+            "backward_and_adam_ms_median": 1e3 * statistics.median(b for _, b in all_steps),
+            "samples_per_s_per_round": rates,
+        }
+    return results
+
+
+def markdown_table(results: dict, settings: dict) -> str:
+    lines = [
+        f"Training samples/s, hidden {settings['hidden']}, batch {settings['batch']}, "
+        f"T={T_STEPS}, D={D_INPUT}, Adam, {settings['threads']} threads, torch "
+        f"{settings['torch']}; {settings['rounds']} rounds x {settings['steps']} steps per model, "
+        f"interleaved step by step; samples/s from the median step time (min-max: round "
+        f"averages).",
+        "",
+        "| model | samples/s | min-max | forward ms | backward+Adam ms | vs lstm |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lstm_rate = results.get("lstm", {}).get("samples_per_s_median")
+    for name, r in results.items():
+        ratio = f"{r['samples_per_s_median'] / lstm_rate:.2f}" if lstm_rate else "-"
+        lines.append(
+            f"| {name}-{settings['hidden']} | {r['samples_per_s_median']:.0f} | "
+            f"{r['samples_per_s_min']:.0f}-{r['samples_per_s_max']:.0f} | "
+            f"{r['forward_ms_median']:.2f} | {r['backward_and_adam_ms_median']:.2f} | {ratio} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def profile_builtin_rnns(hidden: int, batch: int) -> None:
+    """Print where nn.LSTM and nn.GRU spend forward and backward time, and oneDNN's share."""
+    from torch.profiler import ProfilerActivity, profile
+
+    x, y = random_batches(1, batch, seed=0)[0]
+    for name in ("lstm", "gru"):
+        rnn, head = build_model(name, hidden), nn.Linear(hidden, N_CLASSES)
+        # one untimed step first: oneDNN builds its LSTM primitives on the first call
+        nn.functional.cross_entropy(head(rnn(x)[0][:, -1]), y).backward()
+        for phase in ("forward", "backward"):
+            with profile(activities=[ProfilerActivity.CPU]) as forward_prof:
+                output, _ = rnn(x)
+                loss = nn.functional.cross_entropy(head(output[:, -1]), y)
+            with profile(activities=[ProfilerActivity.CPU]) as backward_prof:
+                loss.backward()
+            prof = forward_prof if phase == "forward" else backward_prof
+            print(f"\n=== nn.{name.upper()}-{hidden} {phase} (one batch of {batch}) ===")
+            print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8))
+    print("\n=== samples/s with oneDNN (mkldnn) on and off ===")
+    for enabled in (True, False):
+        with torch.backends.mkldnn.flags(enabled=enabled):
+            results = benchmark(["lstm", "gru"], hidden, batch, rounds=3, steps=10, warmup=2)
+        rates = {n: round(r["samples_per_s_median"]) for n, r in results.items()}
+        print(f"mkldnn enabled={enabled}: {rates}")
