@@ -117,17 +117,24 @@ def measure_matmul_peak(size: int = 2048, repeats: int = 5, device: str = "cpu")
 # --- the two arms ------------------------------------------------------------------------------
 
 
-def cli_args(config: Path, data_dir: str, save_dir: str, max_steps: int, progress_bar: bool,
-             extra: list[str]) -> list[str]:
+def cli_args(
+    config: Path, data_dir: str, save_dir: str, max_steps: int, progress_bar: bool, extra: list[str]
+) -> list[str]:
     """The CLI options of one Lightning arm: the config as users run it, on ``data_dir``."""
     return [
-        "--config", str(config),
-        "--data.data_dir", data_dir,
-        "--trainer.max_steps", str(max_steps),
-        "--trainer.logger.init_args.save_dir", save_dir,
-        "--trainer.enable_progress_bar", str(progress_bar).lower(),
+        "--config",
+        str(config),
+        "--data.data_dir",
+        data_dir,
+        "--trainer.max_steps",
+        str(max_steps),
+        "--trainer.logger.init_args.save_dir",
+        save_dir,
+        "--trainer.enable_progress_bar",
+        str(progress_bar).lower(),
         # the run stops mid-epoch before any validation: check early stopping only after one
-        "--early_stopping.check_on_train_epoch_end", "false",
+        "--early_stopping.check_on_train_epoch_end",
+        "false",
         *extra,
     ]
 
@@ -184,6 +191,7 @@ class InterleavedStepTimer(Callback):
                 self.samples["hand"] += size
         self._mark = self._now(pl_module)
 
+
 @dataclass
 class HandLoop:
     """Arm (a): the config's network trained by a minimal loop on in-memory tensors.
@@ -218,8 +226,11 @@ class HandLoop:
         if self.l2_scope == "output":
             self.l2_weights = [self.net.head.weight]
         else:
-            self.l2_weights = [p for name, p in self.net.named_parameters()
-                               if name.rsplit(".", 1)[-1].startswith("weight")]
+            self.l2_weights = [
+                p
+                for name, p in self.net.named_parameters()
+                if name.rsplit(".", 1)[-1].startswith("weight")
+            ]
         self.generator = torch.Generator().manual_seed(0)
         self._reshuffle()
 
@@ -336,11 +347,15 @@ class BenchmarkSettings:
 def describe_config(cli) -> dict[str, Any]:
     """Name, shape and FLOPs of the model the CLI built."""
     h = cli.model.hparams
-    flops = training_flops_per_sample(h.cell, h.hidden_size, h.num_layers, h.pixels_per_step,
-                                      h.num_classes)
+    flops = training_flops_per_sample(
+        h.cell, h.hidden_size, h.num_layers, h.pixels_per_step, h.num_classes
+    )
     return {
-        "cell": h.cell, "hidden_size": h.hidden_size, "num_layers": h.num_layers,
-        "pixels_per_step": h.pixels_per_step, "batch_size": cli.datamodule.batch_size,
+        "cell": h.cell,
+        "hidden_size": h.hidden_size,
+        "num_layers": h.num_layers,
+        "pixels_per_step": h.pixels_per_step,
+        "batch_size": cli.datamodule.batch_size,
         "gradient_clip_val": cli.trainer.gradient_clip_val,
         "recurrent_layer": type(cli.model.net.rnn).__name__,
         "training_flops_per_sample": flops,
@@ -357,12 +372,23 @@ def _check_window_fits_one_epoch(cli, settings: BenchmarkSettings) -> None:
         )
 
 
-def benchmark_config(config: Path, settings: BenchmarkSettings, save_dir: str, peak: float,
-                     say: Callable[[str], None]) -> dict[str, Any]:
+def benchmark_config(
+    config: Path,
+    settings: BenchmarkSettings,
+    save_dir: str,
+    peak: float,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     """Both arms of one config, alternating for ``settings.rounds`` rounds."""
     max_steps = settings.warmup + settings.steps
-    args = cli_args(config, settings.data_dir, save_dir, max_steps, settings.progress_bar,
-                    list(settings.extra_args))
+    args = cli_args(
+        config,
+        settings.data_dir,
+        save_dir,
+        max_steps,
+        settings.progress_bar,
+        list(settings.extra_args),
+    )
     reference = build_cli(args)
     _check_window_fits_one_epoch(reference, settings)
     info = describe_config(reference)
@@ -371,8 +397,10 @@ def benchmark_config(config: Path, settings: BenchmarkSettings, save_dir: str, p
     for round_index in range(settings.rounds):
         for arm, rate in run_round(args, settings.warmup, settings.steps, hand).items():
             rates[arm].append(rate)
-        say(f"{config.stem} round {round_index + 1}/{settings.rounds}: "
-            f"hand {rates['hand'][-1]:,.0f}/s  lightning {rates['lightning'][-1]:,.0f}/s")
+        say(
+            f"{config.stem} round {round_index + 1}/{settings.rounds}: "
+            f"hand {rates['hand'][-1]:,.0f}/s  lightning {rates['lightning'][-1]:,.0f}/s"
+        )
     ratios = [b / a for a, b in zip(rates["hand"], rates["lightning"], strict=True)]
     result: dict[str, Any] = {"config": config.stem, **info}
     for arm, values in rates.items():
@@ -423,12 +451,18 @@ def time_to_accuracy(settings: BenchmarkSettings, save_dir: str) -> dict[str, An
     start = time.perf_counter()
     clock = AccuracyClock(start, settings.target_accuracy)
     args = [
-        "--config", str(config),
-        "--data.data_dir", settings.data_dir,
-        "--trainer.max_epochs", str(settings.accuracy_max_epochs),
-        "--trainer.logger.init_args.save_dir", save_dir,
-        "--trainer.enable_progress_bar", str(settings.progress_bar).lower(),
-        "--early_stopping.patience", str(settings.accuracy_max_epochs),
+        "--config",
+        str(config),
+        "--data.data_dir",
+        settings.data_dir,
+        "--trainer.max_epochs",
+        str(settings.accuracy_max_epochs),
+        "--trainer.logger.init_args.save_dir",
+        save_dir,
+        "--trainer.enable_progress_bar",
+        str(settings.progress_bar).lower(),
+        "--early_stopping.patience",
+        str(settings.accuracy_max_epochs),
         *settings.extra_args,
     ]
     if settings.val_check_interval is not None:
@@ -462,8 +496,12 @@ def environment() -> dict[str, Any]:
     }
 
 
-def run_benchmark(settings: BenchmarkSettings, results_dir: str | Path, command: str,
-                  say: Callable[[str], None] = print) -> dict[str, Any]:
+def run_benchmark(
+    settings: BenchmarkSettings,
+    results_dir: str | Path,
+    command: str,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Run everything ``settings`` asks for; write ``benchmark.json`` and ``benchmark.md``."""
     settings.validate()
     configs = [resolve_config(name) for name in settings.configs]  # all checked before work
@@ -476,8 +514,11 @@ def run_benchmark(settings: BenchmarkSettings, results_dir: str | Path, command:
         "command": command,
         "environment": environment(),
         "settings": {
-            "steps": settings.steps, "warmup": settings.warmup, "rounds": settings.rounds,
-            "progress_bar": settings.progress_bar, "extra_args": list(settings.extra_args),
+            "steps": settings.steps,
+            "warmup": settings.warmup,
+            "rounds": settings.rounds,
+            "progress_bar": settings.progress_bar,
+            "extra_args": list(settings.extra_args),
             "data_dir": settings.data_dir,
         },
         "flops_formula": FLOPS_FORMULA,
@@ -490,8 +531,10 @@ def run_benchmark(settings: BenchmarkSettings, results_dir: str | Path, command:
             report["results"].append(benchmark_config(config, settings, save_dir, peak, say))
             write_report(report, results_dir)
         if settings.time_to_accuracy:
-            say(f"fitting {settings.accuracy_config} until val_acc >= "
-                f"{settings.target_accuracy} (at most {settings.accuracy_max_epochs} epochs)")
+            say(
+                f"fitting {settings.accuracy_config} until val_acc >= "
+                f"{settings.target_accuracy} (at most {settings.accuracy_max_epochs} epochs)"
+            )
             report["time_to_accuracy"] = time_to_accuracy(settings, save_dir)
     write_report(report, results_dir)
     return report
@@ -535,8 +578,11 @@ def markdown_report(report: dict[str, Any]) -> str:
     lines += ["", f"FLOPs: {report['flops_formula']}.", ""]
     tta = report["time_to_accuracy"]
     if tta is not None:
-        when = (f"every {tta['val_check_interval']} steps" if tta["val_check_interval"]
-                else "every epoch")
+        when = (
+            f"every {tta['val_check_interval']} steps"
+            if tta["val_check_interval"]
+            else "every epoch"
+        )
         if tta["reached"]:
             lines.append(
                 f"Time to {100 * tta['target']:.0f}% validation accuracy ({tta['config']}, "

@@ -92,14 +92,21 @@ class RNNMnistCLI(LightningCLI):
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(EarlyStopping, "early_stopping")
         parser.set_defaults(
-            {"early_stopping.monitor": "val_loss", "early_stopping.mode": "min",
-             "early_stopping.patience": 5}
+            {
+                "early_stopping.monitor": "val_loss",
+                "early_stopping.mode": "min",
+                "early_stopping.patience": 5,
+            }
         )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
-            {"checkpoint.monitor": "val_loss", "checkpoint.mode": "min",
-             "checkpoint.save_top_k": 1, "checkpoint.filename": "best",
-             "checkpoint.enable_version_counter": False}
+            {
+                "checkpoint.monitor": "val_loss",
+                "checkpoint.mode": "min",
+                "checkpoint.save_top_k": 1,
+                "checkpoint.filename": "best",
+                "checkpoint.enable_version_counter": False,
+            }
         )
         parser.add_lightning_class_args(PredictionCSVWriter, "predictions")
 
@@ -107,8 +114,12 @@ class RNNMnistCLI(LightningCLI):
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        if not ckpt_path or "://" in str(ckpt_path) or (
-            str(ckpt_path).split(":")[0] in LIGHTNING_CHECKPOINT_NAMES  # also "registry:<name>"
+        if (
+            not ckpt_path
+            or "://" in str(ckpt_path)
+            or (
+                str(ckpt_path).split(":")[0] in LIGHTNING_CHECKPOINT_NAMES  # also "registry:<name>"
+            )
         ):
             return
         # LightningCLI reads the file's hyperparameters next, with no error handling; and a
@@ -197,8 +208,12 @@ def run_cli(
                 "class_path": "pytorch_lightning.loggers.TensorBoardLogger",
                 "init_args": {"save_dir": "runs", "name": "rnn-mnist", "default_hp_metric": False},
             },
-            "callbacks": [last_checkpoint_callback(), EpochSeed(), NonFiniteLossGuard(),
-                          *(extra_callbacks or [])],
+            "callbacks": [
+                last_checkpoint_callback(),
+                EpochSeed(),
+                NonFiniteLossGuard(),
+                *(extra_callbacks or []),
+            ],
         },
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,  # the model's lr / lr_schedule are the one way to set them

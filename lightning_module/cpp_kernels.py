@@ -70,8 +70,10 @@ def first_build_notice(build_dir: Path) -> str | None:
     already holds a built library (then loading only checks that it is current)."""
     if any(build_dir.glob(f"{NAME}*.so")):
         return None
-    return (f"Compiling FusedGRU's C++ recurrence into {build_dir} (first use only; about 20 s "
-            "on 2 cores)")
+    return (
+        f"Compiling FusedGRU's C++ recurrence into {build_dir} (first use only; about 20 s "
+        "on 2 cores)"
+    )
 
 
 def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:

@@ -28,8 +28,9 @@ def confusion_figure(matrix: torch.Tensor, title: str) -> Figure:
         for predicted in range(classes):
             value = int(counts[true, predicted])
             color = "white" if value > threshold else "black"
-            axes.text(predicted, true, str(value), ha="center", va="center", fontsize=7,
-                      color=color)
+            axes.text(
+                predicted, true, str(value), ha="center", va="center", fontsize=7, color=color
+            )
     axes.set_xticks(np.arange(classes))
     axes.set_yticks(np.arange(classes))
     axes.set_xlabel("predicted")
@@ -68,7 +69,13 @@ def misclassified_figure(
         row, column = divmod(i, columns)
         top, left = row * (side + gap) + gap, column * (side + 2)
         mosaic[top : top + side, left : left + side] = 1.0 - pixels[i]  # dark ink on white
-        axes.text(left + side / 2, top - 1, f"{int(true[i])}\u2192{int(predicted[i])}",
-                  ha="center", va="bottom", fontsize=8)
+        axes.text(
+            left + side / 2,
+            top - 1,
+            f"{int(true[i])}\u2192{int(predicted[i])}",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     axes.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     return figure

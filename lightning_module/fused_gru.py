@@ -213,14 +213,20 @@ class FusedGRU(nn.Module):
     ) -> None:
         super().__init__()
         if recurrence not in RECURRENCES:
-            raise ValueError(f"FusedGRU: recurrence must be one of {RECURRENCES}, "
-                             f"got {recurrence!r}")
-        for name, value in [("input_size", input_size), ("hidden_size", hidden_size),
-                            ("num_layers", num_layers)]:
+            raise ValueError(
+                f"FusedGRU: recurrence must be one of {RECURRENCES}, got {recurrence!r}"
+            )
+        for name, value in [
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ]:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"FusedGRU: {name} must be an integer >= 1, got {value!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not (
-            0.0 <= dropout <= 1.0
+        if (
+            isinstance(dropout, bool)
+            or not isinstance(dropout, (int, float))
+            or not (0.0 <= dropout <= 1.0)
         ):
             raise ValueError(f"FusedGRU: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:
@@ -327,8 +333,13 @@ class FusedGRU(nn.Module):
             b_ih = getattr(self, f"bias_ih_l{k}") if self.bias else None
             b_hh = getattr(self, f"bias_hh_l{k}") if self.bias else None
             x = GRULayerFunction.apply(
-                x, hx[k], getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}"),
-                b_ih, b_hh, recurrence,
+                x,
+                hx[k],
+                getattr(self, f"weight_ih_l{k}"),
+                getattr(self, f"weight_hh_l{k}"),
+                b_ih,
+                b_hh,
+                recurrence,
             )
             last_states.append(x[-1])
         output = x.transpose(0, 1) if self.batch_first else x

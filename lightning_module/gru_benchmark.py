@@ -70,8 +70,9 @@ def random_batches(count: int, batch: int, seed: int) -> list[tuple[torch.Tensor
     ]
 
 
-def benchmark(models: list[str], hidden: int, batch: int, rounds: int, steps: int,
-              warmup: int) -> dict:
+def benchmark(
+    models: list[str], hidden: int, batch: int, rounds: int, steps: int, warmup: int
+) -> dict:
     """``rounds`` x ``steps`` timed training steps per model, interleaved step by step.
 
     The models take turns every step (the order rotates every round), so a burst of load from

@@ -102,7 +102,9 @@ def python_backward_recurrence(
     dgx_n = hs.new_empty(T, N, H)
     dgh_t, dgx_n_t = dgh.unbind(0), dgx_n.unbind(0)
     dg_r_t, dg_z_t, dgh_n_t = (
-        dgh[..., :H].unbind(0), dgh[..., H : 2 * H].unbind(0), dgh[..., 2 * H :].unbind(0)
+        dgh[..., :H].unbind(0),
+        dgh[..., H : 2 * H].unbind(0),
+        dgh[..., 2 * H :].unbind(0),
     )
     r_t, z_t, n_t = rz[..., :H].unbind(0), rz[..., H:].unbind(0), n.unbind(0)
     gh_n_t, hs_t, dhs_t = gh_n.unbind(0), hs.unbind(0), dhs.unbind(0)

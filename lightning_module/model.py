@@ -34,8 +34,14 @@ LR_SCHEDULES = ("constant", "plateau")
 MAX_MISCLASSIFIED = 16  # examples kept per evaluation epoch for the TensorBoard grid
 STAGES = ("train", "val", "test")
 # The hyperparameters that decide the weights' shapes: named when a checkpoint does not fit.
-ARCHITECTURE_HPARAMS = ("cell", "hidden_size", "num_layers", "num_classes", "pixels_per_step",
-                        "permute")
+ARCHITECTURE_HPARAMS = (
+    "cell",
+    "hidden_size",
+    "num_layers",
+    "num_classes",
+    "pixels_per_step",
+    "permute",
+)
 TRAIN_METRICS = ("train_loss", "train_data_loss", "train_l2", "train_acc")  # logged per epoch
 
 
@@ -58,8 +64,10 @@ def validate_training_args(
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
     if not isinstance(plateau_factor, (int, float)) or not 0 < plateau_factor < 1:
         raise ValueError(f"plateau_factor must be in (0, 1), got {plateau_factor!r}")
-    if isinstance(plateau_patience, bool) or not isinstance(plateau_patience, int) or (
-        plateau_patience < 0
+    if (
+        isinstance(plateau_patience, bool)
+        or not isinstance(plateau_patience, int)
+        or (plateau_patience < 0)
     ):
         raise ValueError(f"plateau_patience must be an integer >= 0, got {plateau_patience!r}")
 
@@ -195,8 +203,11 @@ class RecurrentClassifier(pl.LightningModule):
             self._keep_for_train_metrics(loss, data_loss, l2, logits, labels)
             return loss
         size = labels.shape[0]
-        for name, value in ((f"{stage}_loss", loss), (f"{stage}_data_loss", data_loss),
-                            (f"{stage}_l2", l2)):
+        for name, value in (
+            (f"{stage}_loss", loss),
+            (f"{stage}_data_loss", data_loss),
+            (f"{stage}_l2", l2),
+        ):
             self.log(name, value, on_step=False, on_epoch=True, sync_dist=True, batch_size=size)
         accuracy = getattr(self, f"{stage}_acc")
         accuracy.update(logits, labels)
@@ -206,8 +217,12 @@ class RecurrentClassifier(pl.LightningModule):
         return loss
 
     def _keep_for_train_metrics(
-        self, loss: torch.Tensor, data_loss: torch.Tensor, l2: torch.Tensor,
-        logits: torch.Tensor, labels: torch.Tensor,
+        self,
+        loss: torch.Tensor,
+        data_loss: torch.Tensor,
+        l2: torch.Tensor,
+        logits: torch.Tensor,
+        labels: torch.Tensor,
     ) -> None:
         # Each self.log call costs 0.2-0.5 ms in Lightning 2.6 (it re-walks its record of the
         # metric every call): four per step were 1-2 ms, 10-20% of an LSTM-128 step on CPU
@@ -235,8 +250,14 @@ class RecurrentClassifier(pl.LightningModule):
         # batch_size=count + sync_dist: under DDP, Lightning sums value * count and count over
         # ranks, so these are the exact means over every rank's samples.
         for name, total in zip(TRAIN_METRICS, [*sums, correct], strict=True):
-            self.log(name, total.to(losses[0].dtype) / count, on_step=False, on_epoch=True,
-                     sync_dist=True, batch_size=count)
+            self.log(
+                name,
+                total.to(losses[0].dtype) / count,
+                on_step=False,
+                on_epoch=True,
+                sync_dist=True,
+                batch_size=count,
+            )
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
@@ -304,16 +325,23 @@ class RecurrentClassifier(pl.LightningModule):
         if not self.trainer.is_global_zero:
             return
         epoch = self.current_epoch
-        add_figure(self.trainer, f"{stage}/confusion_matrix",
-                   confusion_figure(matrix, f"{stage} confusion matrix (epoch {epoch})"))
+        add_figure(
+            self.trainer,
+            f"{stage}/confusion_matrix",
+            confusion_figure(matrix, f"{stage} confusion matrix (epoch {epoch})"),
+        )
         if kept:
             images, labels, predicted = (torch.cat(parts) for parts in zip(*kept, strict=True))
         else:
             images = torch.zeros(0, IMAGE_SIDE, IMAGE_SIDE)
             labels = predicted = torch.zeros(0, dtype=torch.long)
-        add_figure(self.trainer, f"{stage}/misclassified",
-                   misclassified_figure(images, labels, predicted,
-                                        f"{stage} misclassified (true\u2192predicted)"))
+        add_figure(
+            self.trainer,
+            f"{stage}/misclassified",
+            misclassified_figure(
+                images, labels, predicted, f"{stage} misclassified (true\u2192predicted)"
+            ),
+        )
 
     def on_validation_epoch_start(self) -> None:
         self._misclassified["val"] = []
@@ -364,8 +392,12 @@ class RecurrentClassifier(pl.LightningModule):
         saved = read_checkpoint(checkpoint_path).get(cls.CHECKPOINT_HYPER_PARAMS_KEY) or {}
         try:
             return super().load_from_checkpoint(
-                checkpoint_path, map_location=map_location, hparams_file=hparams_file,
-                strict=strict, weights_only=True, **kwargs,
+                checkpoint_path,
+                map_location=map_location,
+                hparams_file=hparams_file,
+                strict=strict,
+                weights_only=True,
+                **kwargs,
             )
         except CheckpointError as exc:
             overrides = [

@@ -162,8 +162,15 @@ class SequenceClassifierNet(nn.Module):
     ) -> None:
         super().__init__()
         validate_network_args(
-            cell, hidden_size, num_layers, dropout, num_classes, pixels_per_step, head_init,
-            tbptt_steps, gru_impl,
+            cell,
+            hidden_size,
+            num_layers,
+            dropout,
+            num_classes,
+            pixels_per_step,
+            head_init,
+            tbptt_steps,
+            gru_impl,
         )
         self.gru_impl = gru_impl
         self.pixels_per_step = pixels_per_step

@@ -53,9 +53,7 @@ class PredictionCSVWriter(BasePredictionWriter):
         self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
     ) -> None:
         probability, predicted = prediction["probabilities"].max(dim=1)
-        self._parts.append(
-            (prediction["index"].cpu(), predicted.cpu(), probability.float().cpu())
-        )
+        self._parts.append((prediction["index"].cpu(), predicted.cpu(), probability.float().cpu()))
 
     def on_predict_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.write(trainer.datamodule)

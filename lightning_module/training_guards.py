@@ -119,8 +119,9 @@ class NonFiniteLossGuard(Callback):
         # One host read per validation/epoch; the minimum over ranks so all ranks agree.
         losses = torch.stack(self._losses)
         bad = (~torch.isfinite(losses)).nonzero()
-        local = torch.tensor(self._steps[int(bad[0])] if len(bad) else NO_STEP,
-                             device=losses.device)
+        local = torch.tensor(
+            self._steps[int(bad[0])] if len(bad) else NO_STEP, device=losses.device
+        )
         self._losses, self._steps = [], []
         step = int(pl_module.all_gather(local).min())
         if step == NO_STEP:
@@ -134,8 +135,11 @@ class NonFiniteLossGuard(Callback):
     @staticmethod
     def _causes_and_state(trainer: pl.Trainer, pl_module: pl.LightningModule) -> str:
         lr = getattr(getattr(pl_module, "hparams", None), "lr", None)
-        causes = [f"the learning rate is too high (lr={lr}; try 10x lower)" if lr is not None
-                  else "the learning rate is too high"]
+        causes = [
+            f"the learning rate is too high (lr={lr}; try 10x lower)"
+            if lr is not None
+            else "the learning rate is too high"
+        ]
         if not trainer.gradient_clip_val:
             causes.append("no gradient clipping (try --trainer.gradient_clip_val 1.0)")
         causes.append("non-finite input data")

@@ -83,12 +83,16 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=None, help="root holding MNIST/raw/ "
-                        "(default: $MNIST_DATA_DIR, else the per-user cache)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="root holding MNIST/raw/ (default: $MNIST_DATA_DIR, else the per-user cache)",
+    )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--val-size", type=int, default=5000, help="MNISTDataModule val_size")
-    parser.add_argument("--max-batches", type=int, default=None,
-                        help="batches per pass (default: one full pass)")
+    parser.add_argument(
+        "--max-batches", type=int, default=None, help="batches per pass (default: one full pass)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--out-json", type=Path, default=REPO_ROOT / "results" / "bench_data.json")
@@ -109,8 +113,9 @@ def main(argv: list[str] | None = None) -> dict:
     ours_loader = datamodule.train_dataloader()
     reference = torchvision.datasets.MNIST(data_dir, train=True, transform=ToTensor())
     generator = torch.Generator().manual_seed(0)
-    theirs_loader = DataLoader(reference, batch_size=args.batch_size, shuffle=True,
-                               generator=generator, num_workers=0)
+    theirs_loader = DataLoader(
+        reference, batch_size=args.batch_size, shuffle=True, generator=generator, num_workers=0
+    )
 
     rates: dict[str, list[float]] = {"ours": [], "torchvision": []}
     samples_per_pass: dict[str, int] = {}
@@ -135,11 +140,14 @@ def main(argv: list[str] | None = None) -> dict:
         "threads": args.threads,
         "setup_s": setup_s,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), torch {torch.__version__}",
-        "command": ("python scripts/bench_data.py " + " ".join(argv if argv is not None
-                                                                else sys.argv[1:])).strip(),
+        "command": (
+            "python scripts/bench_data.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        ).strip(),
     }
-    print(f"MNISTDataModule {summary['ours']['median']:,.0f} samples/s, torchvision "
-          f"{summary['torchvision']['median']:,.0f} samples/s: {result['ratio']:.1f}x")
+    print(
+        f"MNISTDataModule {summary['ours']['median']:,.0f} samples/s, torchvision "
+        f"{summary['torchvision']['median']:,.0f} samples/s: {result['ratio']:.1f}x"
+    )
     write_atomic(args.out_json, json.dumps(result, indent=2) + "\n")
     write_atomic(args.out_md, markdown(result))
     print(f"wrote {args.out_json} and {args.out_md}")

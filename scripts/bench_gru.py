@@ -39,12 +39,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per model")
     parser.add_argument("--steps", type=int, default=20, help="timed training steps per round")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps before each round")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's choice)")
-    parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "results",
-                        help="folder for bench_gru.json and bench_gru.md")
-    parser.add_argument("--profile", action="store_true",
-                        help="profile nn.LSTM and nn.GRU instead of benchmarking")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)"
+    )
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=REPO_ROOT / "results",
+        help="folder for bench_gru.json and bench_gru.md",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile nn.LSTM and nn.GRU instead of benchmarking"
+    )
     args = parser.parse_args(argv)
     for name in ("hidden", "batch", "rounds", "steps"):
         if getattr(args, name) < 1:
@@ -56,8 +62,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if "fused_gru_cpp" in args.models and not args.profile:
         kernel, reason = load_gru_recurrence()  # builds it now, not inside a timed step
         if kernel is None:
-            parser.error(f"--models fused_gru_cpp: the C++ GRU recurrence is not available: "
-                         f"{reason}")
+            parser.error(
+                f"--models fused_gru_cpp: the C++ GRU recurrence is not available: {reason}"
+            )
     return args
 
 
@@ -69,17 +76,24 @@ def main(argv: list[str] | None = None) -> None:
         profile_builtin_rnns(args.hidden, args.batch)
         return
     settings = {
-        "hidden": args.hidden, "batch": args.batch, "rounds": args.rounds, "steps": args.steps,
-        "warmup": args.warmup, "threads": torch.get_num_threads(), "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+        "hidden": args.hidden,
+        "batch": args.batch,
+        "rounds": args.rounds,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
         "command": " ".join(["python", "scripts/bench_gru.py", *sys.argv[1:]]),
     }
-    results = benchmark(args.models, args.hidden, args.batch, args.rounds, args.steps,
-                        args.warmup)
+    results = benchmark(args.models, args.hidden, args.batch, args.rounds, args.steps, args.warmup)
     table = markdown_table(results, settings)
     print("\n" + table)
-    atomic_write_text(args.out_dir / "bench_gru.json",
-                     json.dumps({"settings": settings, "results": results}, indent=2) + "\n")
+    atomic_write_text(
+        args.out_dir / "bench_gru.json",
+        json.dumps({"settings": settings, "results": results}, indent=2) + "\n",
+    )
     atomic_write_text(args.out_dir / "bench_gru.md", table)
     print(f"wrote {args.out_dir / 'bench_gru.json'} and {args.out_dir / 'bench_gru.md'}")
 

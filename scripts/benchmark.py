@@ -32,20 +32,34 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     own, extra = argv[:split], argv[split + 1 :]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
-    parser.add_argument("--data-dir", default=None,
-                        help="MNIST root holding MNIST/raw/ (default: $MNIST_DATA_DIR, else cache)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="MNIST root holding MNIST/raw/ (default: $MNIST_DATA_DIR, else cache)",
+    )
     parser.add_argument("--steps", type=int, default=100, help="timed steps per arm and round")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before them")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per config")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's choice)")
-    parser.add_argument("--no-progress-bar", action="store_true",
-                        help="turn the Lightning progress bar off (users get it on)")
-    parser.add_argument("--time-to-accuracy", action="store_true",
-                        help="also fit lstm from scratch until val_acc >= 0.99 (minutes)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)"
+    )
+    parser.add_argument(
+        "--no-progress-bar",
+        action="store_true",
+        help="turn the Lightning progress bar off (users get it on)",
+    )
+    parser.add_argument(
+        "--time-to-accuracy",
+        action="store_true",
+        help="also fit lstm from scratch until val_acc >= 0.99 (minutes)",
+    )
     parser.add_argument("--accuracy-max-epochs", type=int, default=20)
-    parser.add_argument("--val-check-interval", type=int, default=None,
-                        help="validate every N steps in that fit (default: every epoch)")
+    parser.add_argument(
+        "--val-check-interval",
+        type=int,
+        default=None,
+        help="validate every N steps in that fit (default: every epoch)",
+    )
     parser.add_argument("--results-dir", default="results")
     args = parser.parse_args(own)
     if args.threads is not None and args.threads < 1:
@@ -77,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark: {error}", file=sys.stderr)
         return 2
     for row in report["results"]:
-        print(f"{row['config']}: hand {row['hand']['samples_per_s']:,.0f}/s, Lightning "
-              f"{row['lightning']['samples_per_s']:,.0f}/s, ratio {row['ratio']:.2f}")
+        print(
+            f"{row['config']}: hand {row['hand']['samples_per_s']:,.0f}/s, Lightning "
+            f"{row['lightning']['samples_per_s']:,.0f}/s, ratio {row['ratio']:.2f}"
+        )
     print(f"wrote {Path(args.results_dir) / 'benchmark.json'} and benchmark.md")
     return 0
 

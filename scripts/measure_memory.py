@@ -78,8 +78,13 @@ def step_worker(hidden: int, batch: int, steps: int, tbptt: int | None) -> dict:
         loss.backward()
         optimizer.step()
         seconds.append(time.perf_counter() - start)
-    return {"torch_import_mb": after_import, "before_mb": before, "peak_mb": peak_rss_mb(),
-            "step_seconds": seconds, "loss": loss.item()}
+    return {
+        "torch_import_mb": after_import,
+        "before_mb": before,
+        "peak_mb": peak_rss_mb(),
+        "step_seconds": seconds,
+        "loss": loss.item(),
+    }
 
 
 def fit_worker(data_dir: str, steps: int, tbptt: int | None, save_dir: str) -> dict:
@@ -89,26 +94,42 @@ def fit_worker(data_dir: str, steps: int, tbptt: int | None, save_dir: str) -> d
     from lightning_module.cli import run_cli
 
     args = [
-        "fit", "--config", str(REPO_ROOT / "scripts" / "configs" / "pixel_lstm.yaml"),
-        "--data.data_dir", data_dir, "--trainer.max_steps", str(steps),
-        "--trainer.limit_val_batches", "0", "--trainer.num_sanity_val_steps", "0",
-        "--trainer.limit_test_batches", "1", "--trainer.enable_progress_bar", "false",
-        "--early_stopping.check_on_train_epoch_end", "false",  # no val_loss without validation
-        "--trainer.logger.init_args.save_dir", save_dir,
-        "--model.tbptt_steps", "null" if tbptt is None else str(tbptt),
+        "fit",
+        "--config",
+        str(REPO_ROOT / "scripts" / "configs" / "pixel_lstm.yaml"),
+        "--data.data_dir",
+        data_dir,
+        "--trainer.max_steps",
+        str(steps),
+        "--trainer.limit_val_batches",
+        "0",
+        "--trainer.num_sanity_val_steps",
+        "0",
+        "--trainer.limit_test_batches",
+        "1",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--early_stopping.check_on_train_epoch_end",
+        "false",  # no val_loss without validation
+        "--trainer.logger.init_args.save_dir",
+        save_dir,
+        "--model.tbptt_steps",
+        "null" if tbptt is None else str(tbptt),
     ]
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cli = run_cli(args)
-    return {"peak_mb": peak_rss_mb(), "seconds": time.perf_counter() - start,
-            "global_step": cli.trainer.global_step}
+    return {
+        "peak_mb": peak_rss_mb(),
+        "seconds": time.perf_counter() - start,
+        "global_step": cli.trainer.global_step,
+    }
 
 
 def run_in_fresh_process(argv: list[str], timeout: float) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", *argv]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO_ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"{shlex.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -136,14 +157,20 @@ def markdown(report: dict) -> str:
                 f"| training step | {window} | {row['peak_mb']:,.0f} MB | "
                 f"{row['torch_import_mb']:,.0f} MB | {row['before_mb']:,.0f} MB | "
                 f"{row['peak_mb'] - row['before_mb']:,.0f} MB | "
-                f"{row['step_seconds'][-1]:.2f} |")
+                f"{row['step_seconds'][-1]:.2f} |"
+            )
         else:
             lines.append(
                 f"| rnn-mnist fit pixel_lstm.yaml | {window} | {row['peak_mb']:,.0f} MB | | | | "
-                f"whole command {row['seconds']:.0f} s |")
-    lines += ["", "Growth in training: the autograd activations of the BPTT window, the "
-              "gradients and Adam's state; truncated BPTT runs the earlier chunks without "
-              "autograd, so only the last k steps' activations are kept.", ""]
+                f"whole command {row['seconds']:.0f} s |"
+            )
+    lines += [
+        "",
+        "Growth in training: the autograd activations of the BPTT window, the "
+        "gradients and Adam's state; truncated BPTT runs the earlier chunks without "
+        "autograd, so only the last k steps' activations are kept.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -152,12 +179,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--steps", type=int, default=3, help="training steps per setting")
-    parser.add_argument("--tbptt", type=int, nargs="*", default=[28, 112],
-                        help="truncated-BPTT window sizes k to measure besides full BPTT")
-    parser.add_argument("--fit", action="store_true",
-                        help="also measure the real command (pixel_lstm.yaml, real MNIST)")
-    parser.add_argument("--data-dir", default=None, help="MNIST root for --fit "
-                        "(default: $MNIST_DATA_DIR, else the per-user cache)")
+    parser.add_argument(
+        "--tbptt",
+        type=int,
+        nargs="*",
+        default=[28, 112],
+        help="truncated-BPTT window sizes k to measure besides full BPTT",
+    )
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="also measure the real command (pixel_lstm.yaml, real MNIST)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="MNIST root for --fit (default: $MNIST_DATA_DIR, else the per-user cache)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads per process")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per setting")
     parser.add_argument("--results-dir", default="results")
@@ -194,8 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     from data.download import default_data_dir
     from lightning_module.atomic import atomic_write_text
 
-    common = ["--hidden", str(args.hidden), "--batch", str(args.batch), "--steps",
-              str(args.steps)] + ([] if args.threads is None else ["--threads", str(args.threads)])
+    common = [
+        "--hidden",
+        str(args.hidden),
+        "--batch",
+        str(args.batch),
+        "--steps",
+        str(args.steps),
+    ] + ([] if args.threads is None else ["--threads", str(args.threads)])
     windows: list[int | None] = [None, *args.tbptt]
     rows = []
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-memory-") as save_dir:
@@ -205,16 +249,18 @@ def main(argv: list[str] | None = None) -> int:
         for mode, k in plan:
             extra = ["--mode", mode] + ([] if k is None else ["--k", str(k)])
             if mode == "fit":
-                extra += ["--data-dir", args.data_dir or default_data_dir(), "--save-dir",
-                          save_dir]
-            row = {"mode": mode, "tbptt_steps": k,
-                   **run_in_fresh_process(common + extra, args.timeout)}
+                extra += ["--data-dir", args.data_dir or default_data_dir(), "--save-dir", save_dir]
+            row = {
+                "mode": mode,
+                "tbptt_steps": k,
+                **run_in_fresh_process(common + extra, args.timeout),
+            }
             rows.append(row)
             print(f"{mode} tbptt={k}: peak RSS {row['peak_mb']:,.0f} MB", flush=True)
     report = {
         "command": shlex.join(["python", "scripts/measure_memory.py", *argv]),
         "environment": f"{platform.machine()}, {os.cpu_count()} CPU(s), Python "
-                       f"{platform.python_version()}",
+        f"{platform.python_version()}",
         "settings": {"hidden": args.hidden, "batch": args.batch, "steps": args.steps},
         "rows": rows,
     }

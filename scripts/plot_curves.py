@@ -1,6 +1,6 @@
 """Draw the practical's loss and accuracy curves from a run's TensorBoard logs.
 
-    python scripts/plot_curves.py runs/lstm/version_0 [--out FOLDER]
+python scripts/plot_curves.py runs/lstm/version_0 [--out FOLDER]
 """
 
 from __future__ import annotations

@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reproduce: {error}", file=sys.stderr)
         return 2
     for run in report["runs"]:
-        print(f"{run['config']}: test acc {100 * run['test_acc']:.2f}% "
-              f"after {run['epochs']} epochs")
+        print(
+            f"{run['config']}: test acc {100 * run['test_acc']:.2f}% after {run['epochs']} epochs"
+        )
     print(f"wrote {Path(args.results_dir) / 'reproduce.json'} and reproduce.md")
     return 0
 

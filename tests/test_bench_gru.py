@@ -13,8 +13,24 @@ from lightning_module.gru_benchmark import build_model
 
 def test_bench_gru_times_every_layer_and_reports_each_against_the_lstm(cpp_kernel, tmp_path):
     bench = load_script("bench_gru")
-    bench.main(["--hidden", "8", "--batch", "4", "--rounds", "2", "--steps", "2",
-                "--warmup", "1", "--threads", "1", "--out-dir", str(tmp_path)])
+    bench.main(
+        [
+            "--hidden",
+            "8",
+            "--batch",
+            "4",
+            "--rounds",
+            "2",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+            "--out-dir",
+            str(tmp_path),
+        ]
+    )
     saved = json.loads((tmp_path / "bench_gru.json").read_text())
     assert list(saved["results"]) == ["lstm", "gru", "fused_gru_cpp", "fused_gru_python"]
     for figures in saved["results"].values():

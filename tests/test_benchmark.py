@@ -28,20 +28,37 @@ from lightning_module.model import TRAIN_METRICS
 from lightning_module.reproduce import resolve_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TINY = ("--data.val_size", "100", "--data.batch_size", "10", "--model.hidden_size", "8",
-        "--trainer.enable_model_summary", "false")
+TINY = (
+    "--data.val_size",
+    "100",
+    "--data.batch_size",
+    "10",
+    "--model.hidden_size",
+    "8",
+    "--trainer.enable_model_summary",
+    "false",
+)
 
 
 def tiny_settings(data_dir: Path, **overrides) -> BenchmarkSettings:
-    values = dict(configs=("rnn", "lstm"), data_dir=str(data_dir), steps=3, warmup=1, rounds=2,
-                  progress_bar=False, extra_args=TINY, matmul_size=64)
+    values = dict(
+        configs=("rnn", "lstm"),
+        data_dir=str(data_dir),
+        steps=3,
+        warmup=1,
+        rounds=2,
+        progress_bar=False,
+        extra_args=TINY,
+        matmul_size=64,
+    )
     return BenchmarkSettings(**{**values, **overrides})
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_training_flops_are_three_times_the_forward_matmul_flops_that_torch_counts(cell):
-    net = SequenceClassifierNet(cell, hidden_size=16, num_layers=2, pixels_per_step=16,
-                                gru_impl="torch")
+    net = SequenceClassifierNet(
+        cell, hidden_size=16, num_layers=2, pixels_per_step=16, gru_impl="torch"
+    )
     x = torch.rand(3, 28, 28)
     # oneDNN's fused LSTM kernel hides its matmuls from the counter; the generic path shows them
     with torch.backends.mkldnn.flags(enabled=False), FlopCounterMode(display=False) as counter:
@@ -64,8 +81,9 @@ def test_matmul_peak_is_a_positive_rate_and_bad_sizes_are_refused():
 def test_hand_loop_trains_a_copy_of_the_cli_network_with_the_configs_loss_and_clipping(
     mnist_dir, tmp_path
 ):
-    cli = build_cli(cli_args(resolve_config("rnn"), str(mnist_dir), str(tmp_path), 5, False,
-                             list(TINY)))
+    cli = build_cli(
+        cli_args(resolve_config("rnn"), str(mnist_dir), str(tmp_path), 5, False, list(TINY))
+    )
     hand = make_hand_loop(cli)
     assert hand.net is not cli.model.net
     assert type(hand.net.rnn) is type(cli.model.net.rnn)
@@ -81,8 +99,7 @@ def test_hand_loop_trains_a_copy_of_the_cli_network_with_the_configs_loss_and_cl
 
 
 def test_a_round_times_the_same_number_of_steps_of_each_arm(mnist_dir, tmp_path):
-    args = cli_args(resolve_config("lstm"), str(mnist_dir), str(tmp_path), 2 + 4, False,
-                    list(TINY))
+    args = cli_args(resolve_config("lstm"), str(mnist_dir), str(tmp_path), 2 + 4, False, list(TINY))
     hand = make_hand_loop(build_cli(args))
     position = hand.position
     rates = run_round(args, warmup=2, steps=4, hand=hand)
@@ -101,18 +118,28 @@ def test_benchmark_writes_json_and_markdown_with_positive_figures_per_config(mni
     assert written["matmul_peak"]["gflops"] > 0
     for row in written["results"]:
         assert row["training_flops_per_sample"] == training_flops_per_sample(
-            row["cell"], 8, 1, 28, 10)
+            row["cell"], 8, 1, 28, 10
+        )
         for arm in ("hand", "lightning"):
             figures = row[arm]
             assert len(figures["samples_per_s_per_round"]) == 2
             assert figures["samples_per_s"] > 0
             assert figures["gflops"] == pytest.approx(
-                figures["samples_per_s"] * row["training_flops_per_sample"] / 1e9)
+                figures["samples_per_s"] * row["training_flops_per_sample"] / 1e9
+            )
             assert figures["peak_fraction"] == pytest.approx(
-                figures["gflops"] / written["matmul_peak"]["gflops"])
+                figures["gflops"] / written["matmul_peak"]["gflops"]
+            )
         assert row["ratio_per_round"] == pytest.approx(
-            [b / a for a, b in zip(row["hand"]["samples_per_s_per_round"],
-                                   row["lightning"]["samples_per_s_per_round"], strict=True)])
+            [
+                b / a
+                for a, b in zip(
+                    row["hand"]["samples_per_s_per_round"],
+                    row["lightning"]["samples_per_s_per_round"],
+                    strict=True,
+                )
+            ]
+        )
     accuracy = written["time_to_accuracy"]
     assert 1 <= len(accuracy["history"]) <= 2
     assert accuracy["reached"] == any(p["val_acc"] >= 0.99 for p in accuracy["history"])
@@ -131,11 +158,14 @@ def test_a_timed_window_longer_than_one_epoch_is_refused_before_any_round(mnist_
     assert not (tmp_path / "benchmark.json").exists()
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("steps", 0, "steps must be an integer >= 1"),
-    ("warmup", -1, "warmup must be an integer >= 0"),
-    ("target_accuracy", 1.5, r"target_accuracy must be in \(0, 1\]"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("steps", 0, "steps must be an integer >= 1"),
+        ("warmup", -1, "warmup must be an integer >= 0"),
+        ("target_accuracy", 1.5, r"target_accuracy must be in \(0, 1\]"),
+    ],
+)
 def test_bad_settings_are_refused_naming_the_setting(field, value, message, tmp_path):
     with pytest.raises(ValueError, match=message):
         run_benchmark(BenchmarkSettings(**{field: value}), tmp_path, "cmd")
@@ -181,8 +211,7 @@ def test_training_metrics_are_logged_once_per_epoch_as_the_batch_weighted_means(
     torch.testing.assert_close(values["train_l2"], l2)
     torch.testing.assert_close(values["train_acc"], correct.float() / 10)
     for _, _, options in logged.calls:
-        assert options == {"on_step": False, "on_epoch": True, "sync_dist": True,
-                           "batch_size": 10}
+        assert options == {"on_step": False, "on_epoch": True, "sync_dist": True, "batch_size": 10}
 
 
 def test_a_new_training_epoch_starts_its_sums_from_zero():
@@ -195,7 +224,7 @@ def test_a_new_training_epoch_starts_its_sums_from_zero():
     model.on_train_epoch_start()
     loss = model.training_step((x, y), 0)
     model.on_train_epoch_end()
-    second = {name: (value, options) for name, value, options in logged.calls[len(TRAIN_METRICS):]}
+    second = {name: (value, options) for name, value, options in logged.calls[len(TRAIN_METRICS) :]}
     torch.testing.assert_close(second["train_loss"][0], loss.detach())
     assert second["train_loss"][1]["batch_size"] == 5
 
@@ -207,8 +236,9 @@ def test_the_cli_flushes_float32_denormals_to_zero_so_long_bptt_stays_fast(mnist
     torch.set_flush_denormal(False)
     assert not flushed()
     try:
-        build_cli(cli_args(resolve_config("lstm"), str(mnist_dir), str(tmp_path), 1, False,
-                           list(TINY)))
+        build_cli(
+            cli_args(resolve_config("lstm"), str(mnist_dir), str(tmp_path), 1, False, list(TINY))
+        )
         assert flushed()
     finally:
         torch.set_flush_denormal(False)
@@ -216,14 +246,32 @@ def test_the_cli_flushes_float32_denormals_to_zero_so_long_bptt_stays_fast(mnist
 
 def test_measure_memory_reports_each_bptt_window_from_a_fresh_process(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "measure_memory.py"), "--hidden", "4",
-         "--batch", "2", "--steps", "1", "--tbptt", "28", "--threads", "1",
-         "--results-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "measure_memory.py"),
+            "--hidden",
+            "4",
+            "--batch",
+            "2",
+            "--steps",
+            "1",
+            "--tbptt",
+            "28",
+            "--threads",
+            "1",
+            "--results-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((tmp_path / "memory.json").read_text())
     assert [(row["mode"], row["tbptt_steps"]) for row in report["rows"]] == [
-        ("step", None), ("step", 28)]
+        ("step", None),
+        ("step", 28),
+    ]
     for row in report["rows"]:
         assert 0 < row["torch_import_mb"] <= row["before_mb"] <= row["peak_mb"]
         assert len(row["step_seconds"]) == 1

@@ -18,20 +18,39 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "scripts" / "configs").g
 
 def test_the_six_documented_configs_exist():
     assert {path.stem for path in CONFIGS} >= {
-        "rnn", "lstm", "gru", "practical", "pixel_lstm", "permuted_pixel_lstm"
+        "rnn",
+        "lstm",
+        "gru",
+        "practical",
+        "pixel_lstm",
+        "permuted_pixel_lstm",
     }
 
 
 def run_one_batch(config: Path, data_dir: Path, tmp_path: Path):
     """fast_dev_run of ``config`` on the synthetic data with a tiny hidden size (the configured
     sizes are checked without training in test_config_sets_the_documented_model)."""
-    return run_cli([
-        "fit", "--config", str(config),
-        "--data.data_dir", str(data_dir), "--data.val_size", "100", "--data.batch_size", "10",
-        "--model.hidden_size", "8",
-        "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
-        "--trainer.fast_dev_run", "true", "--trainer.enable_progress_bar", "false",
-    ])
+    return run_cli(
+        [
+            "fit",
+            "--config",
+            str(config),
+            "--data.data_dir",
+            str(data_dir),
+            "--data.val_size",
+            "100",
+            "--data.batch_size",
+            "10",
+            "--model.hidden_size",
+            "8",
+            "--trainer.logger.init_args.save_dir",
+            str(tmp_path / "runs"),
+            "--trainer.fast_dev_run",
+            "true",
+            "--trainer.enable_progress_bar",
+            "false",
+        ]
+    )
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[path.stem for path in CONFIGS])
@@ -49,8 +68,16 @@ def test_config_runs_one_batch_and_logs_to_tensorboard_under_its_own_name(
 
 
 EXPECTED = {
-    "practical": dict(cell="rnn", hidden_size=256, l2_lambda=1e-3, l2_scope="output", lr=1e-3,
-                      head_init="practical", lr_schedule="constant", pixels_per_step=28),
+    "practical": dict(
+        cell="rnn",
+        hidden_size=256,
+        l2_lambda=1e-3,
+        l2_scope="output",
+        lr=1e-3,
+        head_init="practical",
+        lr_schedule="constant",
+        pixels_per_step=28,
+    ),
     "rnn": dict(cell="rnn", hidden_size=256, pixels_per_step=28),
     "lstm": dict(cell="lstm", hidden_size=128, pixels_per_step=28),
     "gru": dict(cell="gru", hidden_size=128, pixels_per_step=28),
@@ -62,8 +89,9 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_config_sets_the_documented_model(name, tmp_path):
     config = CONFIGS[[path.stem for path in CONFIGS].index(name)]
-    cli = run_cli(["--config", str(config),
-                   "--trainer.logger.init_args.save_dir", str(tmp_path)], run=False)
+    cli = run_cli(
+        ["--config", str(config), "--trainer.logger.init_args.save_dir", str(tmp_path)], run=False
+    )
     assert isinstance(cli.trainer.logger, TensorBoardLogger)
     assert cli.trainer.logger.name == name
     for key, value in EXPECTED[name].items():

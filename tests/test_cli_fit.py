@@ -30,8 +30,16 @@ def fitted(_synthetic_mnist_master, tmp_path_factory):
     """One 3-epoch fit (patience high enough to run all three), shared by several tests."""
     root = tmp_path_factory.mktemp("fitted")
     data = shutil.copytree(_synthetic_mnist_master, root / "data")
-    args = ["fit", *tiny_args(data, root / "runs"), "--model.lr", "0.01",
-            "--trainer.max_epochs", "3", "--early_stopping.patience", "10"]
+    args = [
+        "fit",
+        *tiny_args(data, root / "runs"),
+        "--model.lr",
+        "0.01",
+        "--trainer.max_epochs",
+        "3",
+        "--early_stopping.patience",
+        "10",
+    ]
     cli = run_cli(args)
     return cli, root, data
 
@@ -39,8 +47,9 @@ def fitted(_synthetic_mnist_master, tmp_path_factory):
 def test_fit_with_fast_dev_run_trains_validates_and_tests_one_batch_without_checkpoints(
     mnist_dir, tmp_path
 ):
-    cli = run_cli(["fit", *tiny_args(mnist_dir, tmp_path / "runs"),
-                   "--trainer.fast_dev_run", "true"])
+    cli = run_cli(
+        ["fit", *tiny_args(mnist_dir, tmp_path / "runs"), "--trainer.fast_dev_run", "true"]
+    )
     assert cli.trainer.global_step == 1
     assert set(cli.test_results[0]) >= {"test_loss", "test_acc", "test_data_loss", "test_l2"}
     assert not list(tmp_path.rglob("*.ckpt"))
@@ -79,13 +88,27 @@ def test_fit_writes_per_epoch_curves_figures_and_hparams_with_final_metrics_to_t
     cli, root, _ = fitted
     run = events(root / "runs" / "tiny" / "version_0")
     tags = run.Tags()
-    for name in ("train_loss", "train_acc", "train_data_loss", "train_l2", "val_loss", "val_acc",
-                 "test_loss", "test_acc", "hp/test_acc", "hp/best_val_loss"):
+    for name in (
+        "train_loss",
+        "train_acc",
+        "train_data_loss",
+        "train_l2",
+        "val_loss",
+        "val_acc",
+        "test_loss",
+        "test_acc",
+        "hp/test_acc",
+        "hp/best_val_loss",
+    ):
         assert name in tags["scalars"], name
     assert len(run.Scalars("train_loss")) == 3  # once per epoch, never per step
     assert len(run.Scalars("val_acc")) == 3
-    for name in ("val/confusion_matrix", "val/misclassified", "test/confusion_matrix",
-                 "test/misclassified"):
+    for name in (
+        "val/confusion_matrix",
+        "val/misclassified",
+        "test/confusion_matrix",
+        "test/misclassified",
+    ):
         assert name in tags["images"], name
     assert len(run.Images("val/confusion_matrix")) == 3
     assert run.Scalars("hp/test_acc")[-1].value == pytest.approx(cli.test_results[0]["test_acc"])
@@ -94,7 +117,8 @@ def test_fit_writes_per_epoch_curves_figures_and_hparams_with_final_metrics_to_t
     assert start.hparams["cell"].string_value == "lstm"
     assert start.hparams["hidden_size"].number_value == 8
     experiment = plugin_data_pb2.HParamsPluginData.FromString(
-        run.PluginTagToContent("hparams")["_hparams_/experiment"]).experiment
+        run.PluginTagToContent("hparams")["_hparams_/experiment"]
+    ).experiment
     metric_tags = {info.name.tag for info in experiment.metric_infos}
     assert {"hp/test_acc", "hp/test_loss", "hp/best_val_loss"} <= metric_tags
 
@@ -133,8 +157,15 @@ def test_print_config_prints_the_full_configuration_and_exits(mnist_dir, capsys)
         main(["fit", "--data.data_dir", str(mnist_dir), "--model.cell", "gru", "--print_config"])
     assert exit_info.value.code == 0
     printed = capsys.readouterr().out
-    for expected in ("cell: gru", "seed_everything: 1234", "early_stopping:", "patience: 5",
-                     "max_epochs: 100", "TensorBoardLogger", "output: predictions.csv"):
+    for expected in (
+        "cell: gru",
+        "seed_everything: 1234",
+        "early_stopping:",
+        "patience: 5",
+        "max_epochs: 100",
+        "TensorBoardLogger",
+        "output: predictions.csv",
+    ):
         assert expected in printed, expected
 
 

@@ -28,8 +28,16 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 def test_predict_classifies_the_test_set_into_a_csv_with_labels(tiny_checkpoint, tmp_path):
     ckpt, data = tiny_checkpoint
     output = tmp_path / "out" / "test_predictions.csv"
-    code = main(["predict", *tiny_args(data, tmp_path / "runs"), "--ckpt_path", str(ckpt),
-                 "--predictions.output", str(output)])
+    code = main(
+        [
+            "predict",
+            *tiny_args(data, tmp_path / "runs"),
+            "--ckpt_path",
+            str(ckpt),
+            "--predictions.output",
+            str(output),
+        ]
+    )
     assert code == 0
     rows = read_rows(output)
     assert list(rows[0]) == ["source", "prediction", "probability", "label", "error"]
@@ -59,8 +67,18 @@ def test_predict_on_a_folder_classifies_readable_images_reports_bad_ones_and_exi
     Image.fromarray(images[2]).convert("RGB").save(folder / "c.png")
     (folder / "broken.png").write_bytes(b"this is not an image")
     output = tmp_path / "folder.csv"
-    code = main(["predict", *tiny_args(data, tmp_path / "runs"), "--ckpt_path", str(ckpt),
-                 "--data.predict_dir", str(folder), "--predictions.output", str(output)])
+    code = main(
+        [
+            "predict",
+            *tiny_args(data, tmp_path / "runs"),
+            "--ckpt_path",
+            str(ckpt),
+            "--data.predict_dir",
+            str(folder),
+            "--predictions.output",
+            str(output),
+        ]
+    )
     assert code == 1
     rows = {row["source"]: row for row in read_rows(output)}
     assert set(rows) == {"a.png", "more/b.jpg", "c.png", "broken.png"}
@@ -72,8 +90,9 @@ def test_predict_on_a_folder_classifies_readable_images_reports_bad_ones_and_exi
         with torch.no_grad():
             probabilities = torch.softmax(model(image), 1)[0]
         assert int(rows[name]["prediction"]) == int(probabilities.argmax())
-        assert float(rows[name]["probability"]) == pytest.approx(float(probabilities.max()),
-                                                                  abs=1e-5)
+        assert float(rows[name]["probability"]) == pytest.approx(
+            float(probabilities.max()), abs=1e-5
+        )
         assert rows[name]["error"] == ""
     assert "could not classify broken.png" in capsys.readouterr().err
 
@@ -84,8 +103,18 @@ def test_predict_on_a_folder_of_only_bad_files_still_writes_their_rows(tiny_chec
     folder.mkdir()
     (folder / "empty.png").write_bytes(b"")
     output = tmp_path / "bad.csv"
-    code = main(["predict", *tiny_args(data, tmp_path / "runs"), "--ckpt_path", str(ckpt),
-                 "--data.predict_dir", str(folder), "--predictions.output", str(output)])
+    code = main(
+        [
+            "predict",
+            *tiny_args(data, tmp_path / "runs"),
+            "--ckpt_path",
+            str(ckpt),
+            "--data.predict_dir",
+            str(folder),
+            "--predictions.output",
+            str(output),
+        ]
+    )
     assert code == 1
     rows = read_rows(output)
     assert [row["source"] for row in rows] == ["empty.png"]
@@ -95,10 +124,17 @@ def test_predict_on_a_folder_of_only_bad_files_still_writes_their_rows(tiny_chec
 def test_csv_writer_orders_rows_by_index_and_puts_failures_last():
     writer = PredictionCSVWriter(output="unused.csv")
     probabilities = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
-    writer.write_on_batch_end(None, None, {"index": torch.tensor([2, 0]),
-                                           "probabilities": probabilities[:2]}, None, None, 0)
-    writer.write_on_batch_end(None, None, {"index": torch.tensor([1]),
-                                           "probabilities": probabilities[2:]}, None, None, 1)
+    writer.write_on_batch_end(
+        None,
+        None,
+        {"index": torch.tensor([2, 0]), "probabilities": probabilities[:2]},
+        None,
+        None,
+        0,
+    )
+    writer.write_on_batch_end(
+        None, None, {"index": torch.tensor([1]), "probabilities": probabilities[2:]}, None, None, 1
+    )
     text = writer.render(["x.png", "y.png", "z.png"], None, [("bad.png", "not an image")])
     assert text.splitlines() == [
         "source,prediction,probability,error",

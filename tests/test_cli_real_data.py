@@ -18,11 +18,21 @@ CONFIG = Path(__file__).resolve().parents[1] / "scripts" / "configs" / "lstm.yam
 def test_one_epoch_of_lstm_128_on_real_mnist_reaches_93_percent_val_accuracy(
     real_mnist_dir, tmp_path
 ):
-    cli = run_cli([
-        "fit", "--config", str(CONFIG), "--data.data_dir", str(real_mnist_dir),
-        "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false",
-        "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
-    ])
+    cli = run_cli(
+        [
+            "fit",
+            "--config",
+            str(CONFIG),
+            "--data.data_dir",
+            str(real_mnist_dir),
+            "--trainer.max_epochs",
+            "1",
+            "--trainer.enable_progress_bar",
+            "false",
+            "--trainer.logger.init_args.save_dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     assert cli.model.hparams.cell == "lstm" and cli.model.hparams.hidden_size == 128
     assert cli.trainer.global_step == 550  # 55000 training images in batches of 100
     assert cli.trainer.checkpoint_callback.best_model_score is not None

@@ -14,17 +14,33 @@ from lightning_module.reproduce import resolve_config
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
 
-
-
 def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tmp_path):
     results = tmp_path / "results"
-    code = load_script("reproduce").main([
-        "lstm", "gru", "--results-dir", str(results), "--",
-        "--data.data_dir", str(mnist_dir), "--data.val_size", "100", "--data.batch_size", "50",
-        "--model.hidden_size", "8", "--trainer.max_epochs", "2",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--trainer.logger.init_args.save_dir", str(tmp_path / "runs"),
-    ])
+    code = load_script("reproduce").main(
+        [
+            "lstm",
+            "gru",
+            "--results-dir",
+            str(results),
+            "--",
+            "--data.data_dir",
+            str(mnist_dir),
+            "--data.val_size",
+            "100",
+            "--data.batch_size",
+            "50",
+            "--model.hidden_size",
+            "8",
+            "--trainer.max_epochs",
+            "2",
+            "--trainer.enable_progress_bar",
+            "false",
+            "--trainer.enable_model_summary",
+            "false",
+            "--trainer.logger.init_args.save_dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     assert code == 0
     report = json.loads((results / "reproduce.json").read_text())
     assert [run["config"] for run in report["runs"]] == ["lstm", "gru"]

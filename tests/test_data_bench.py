@@ -10,8 +10,20 @@ from scripts_loader import load_script
 def test_bench_data_reports_both_pipelines_and_their_ratio(mnist_dir, tmp_path):
     bench = load_script("bench_data")
     out_json, out_md = tmp_path / "r" / "bench.json", tmp_path / "r" / "bench.md"
-    args = ["--data-dir", str(mnist_dir), "--batch-size", "50", "--val-size", "100",
-            "--rounds", "2", "--out-json", str(out_json), "--out-md", str(out_md)]
+    args = [
+        "--data-dir",
+        str(mnist_dir),
+        "--batch-size",
+        "50",
+        "--val-size",
+        "100",
+        "--rounds",
+        "2",
+        "--out-json",
+        str(out_json),
+        "--out-md",
+        str(out_md),
+    ]
     result = bench.main(args)
     saved = json.loads(out_json.read_text())
     assert saved["ratio"] == result["ratio"] > 0

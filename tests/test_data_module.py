@@ -332,9 +332,7 @@ def test_on_device_keeps_the_splits_on_the_gpu_and_pin_memory_pins_batches(mnist
     reference = _module(mnist_dir)
     on_gpu, on_cpu = _concat(on_device.test_dataloader()), _concat(reference.test_dataloader())
     assert torch.equal(on_gpu[0].cpu(), on_cpu[0]) and torch.equal(on_gpu[1].cpu(), on_cpu[1])
-    assert torch.equal(
-        _epoch_labels_order(on_device, 1).cpu(), _epoch_labels_order(reference, 1)
-    )
+    assert torch.equal(_epoch_labels_order(on_device, 1).cpu(), _epoch_labels_order(reference, 1))
     pinned = _module(mnist_dir, pin_memory=True)
     x, _ = next(iter(pinned.train_dataloader()))
     assert x.is_pinned()

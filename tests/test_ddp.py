@@ -27,8 +27,11 @@ EPOCHS = 2
 VAL_SIZE = 100  # of the fixture's 300 training images: each rank validates 50
 CONSOLE_SCRIPT = Path(sys.executable).with_name("rnn-mnist")
 # the installed command as users run it; the module when the package is not installed
-RNN_MNIST = ([str(CONSOLE_SCRIPT)] if CONSOLE_SCRIPT.is_file()
-             else [sys.executable, "-m", "lightning_module.cli"])
+RNN_MNIST = (
+    [str(CONSOLE_SCRIPT)]
+    if CONSOLE_SCRIPT.is_file()
+    else [sys.executable, "-m", "lightning_module.cli"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,26 +39,47 @@ def ddp_run(_synthetic_mnist_master, tmp_path_factory):
     root = tmp_path_factory.mktemp("ddp")
     data = shutil.copytree(_synthetic_mnist_master, root / "data")
     command = [
-        *RNN_MNIST, "fit",
-        "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
-        "--trainer.max_epochs", str(EPOCHS), "--early_stopping.patience", "10",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--data.data_dir", str(data), "--data.val_size", str(VAL_SIZE),
-        "--data.batch_size", "30",  # 50 val images per rank: batches of 30 and 20
-        "--model.hidden_size", "8", "--model.lr", "0.01",
-        "--trainer.logger.init_args.save_dir", str(root / "runs"),
-        "--trainer.logger.init_args.name", "ddp",
+        *RNN_MNIST,
+        "fit",
+        "--trainer.strategy",
+        "ddp",
+        "--trainer.devices",
+        "2",
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.max_epochs",
+        str(EPOCHS),
+        "--early_stopping.patience",
+        "10",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--trainer.enable_model_summary",
+        "false",
+        "--data.data_dir",
+        str(data),
+        "--data.val_size",
+        str(VAL_SIZE),
+        "--data.batch_size",
+        "30",  # 50 val images per rank: batches of 30 and 20
+        "--model.hidden_size",
+        "8",
+        "--model.lr",
+        "0.01",
+        "--trainer.logger.init_args.save_dir",
+        str(root / "runs"),
+        "--trainer.logger.init_args.name",
+        "ddp",
     ]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                          timeout=240)
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return root, data, done.stdout + done.stderr
 
 
 def scalars(root: Path) -> EventAccumulator:
-    events = EventAccumulator(str(root / "runs" / "ddp" / "version_0"),
-                              size_guidance={"scalars": 0, "images": 0})
+    events = EventAccumulator(
+        str(root / "runs" / "ddp" / "version_0"), size_guidance={"scalars": 0, "images": 0}
+    )
     events.Reload()
     return events
 
@@ -66,7 +90,7 @@ def split_metrics(checkpoint: Path, data: Path, stage: str) -> tuple[float, floa
     datamodule = MNISTDataModule(str(data), val_size=VAL_SIZE, batch_size=1000)
     datamodule.setup("fit" if stage == "val" else "test")
     loader = datamodule.val_dataloader() if stage == "val" else datamodule.test_dataloader()
-    (images, labels), = list(loader)  # one batch: the whole split
+    ((images, labels),) = list(loader)  # one batch: the whole split
     with torch.no_grad():
         logits = model(images)
         loss = F.cross_entropy(logits, labels) + model.l2_term()

@@ -25,12 +25,14 @@ SHAPES = [
 TOLERANCES = {torch.float32: 1e-5, torch.float64: 1e-12}
 
 
-def make_pair(D, H, L, bias=True, batch_first=True, dropout=0.0, dtype=torch.float32,
-              recurrence="auto"):
+def make_pair(
+    D, H, L, bias=True, batch_first=True, dropout=0.0, dtype=torch.float32, recurrence="auto"
+):
     """An nn.GRU and a FusedGRU holding the same (random) weights."""
     reference = nn.GRU(D, H, L, bias=bias, batch_first=batch_first, dropout=dropout).to(dtype)
-    fused = FusedGRU(D, H, L, bias=bias, batch_first=batch_first, dropout=dropout,
-                     recurrence=recurrence).to(dtype)
+    fused = FusedGRU(
+        D, H, L, bias=bias, batch_first=batch_first, dropout=dropout, recurrence=recurrence
+    ).to(dtype)
     fused.load_state_dict(reference.state_dict())
     return reference, fused
 
@@ -52,8 +54,13 @@ def outputs_and_gradients(module, x, h0, dout, dh_n):
 def assert_all_close(actual: dict, expected: dict, tol: float) -> None:
     assert actual.keys() == expected.keys()
     for name in expected:
-        torch.testing.assert_close(actual[name], expected[name], rtol=tol, atol=tol,
-                                   msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(
+            actual[name],
+            expected[name],
+            rtol=tol,
+            atol=tol,
+            msg=lambda m, name=name: f"{name}: {m}",
+        )
 
 
 def random_case(N, T, D, H, L, dtype, batch_first=True, seed=0):
@@ -61,8 +68,10 @@ def random_case(N, T, D, H, L, dtype, batch_first=True, seed=0):
     generator = torch.Generator().manual_seed(seed)
     x_shape = (N, T, D) if batch_first else (T, N, D)
     out_shape = (N, T, H) if batch_first else (T, N, H)
-    x, h0, dout, dh_n = [torch.randn(shape, generator=generator, dtype=dtype)
-                         for shape in (x_shape, (L, N, H), out_shape, (L, N, H))]
+    x, h0, dout, dh_n = [
+        torch.randn(shape, generator=generator, dtype=dtype)
+        for shape in (x_shape, (L, N, H), out_shape, (L, N, H))
+    ]
     return x, h0, dout / (N * T), dh_n / (N * T)
 
 
@@ -112,8 +121,11 @@ def test_time_major_input_matches_nn_gru_when_batch_first_is_false():
     torch.manual_seed(2)
     reference, fused = make_pair(4, 6, 2, batch_first=False)
     x, h0, dout, dh_n = random_case(3, 5, 4, 6, 2, torch.float32, batch_first=False)
-    assert_all_close(outputs_and_gradients(fused, x, h0, dout, dh_n),
-                     outputs_and_gradients(reference, x, h0, dout, dh_n), 1e-5)
+    assert_all_close(
+        outputs_and_gradients(fused, x, h0, dout, dh_n),
+        outputs_and_gradients(reference, x, h0, dout, dh_n),
+        1e-5,
+    )
 
 
 def test_missing_h0_means_zeros_like_nn_gru():
@@ -146,7 +158,11 @@ def test_same_seed_gives_the_parameter_names_shapes_and_initial_values_of_nn_gru
     for name in expected:
         assert torch.equal(actual[name], expected[name]), name
     assert list(FusedGRU(4, 6, 2, bias=False).state_dict()) == [
-        "weight_ih_l0", "weight_hh_l0", "weight_ih_l1", "weight_hh_l1"]
+        "weight_ih_l0",
+        "weight_hh_l0",
+        "weight_ih_l1",
+        "weight_hh_l1",
+    ]
 
 
 def test_state_dict_loads_from_fused_gru_into_nn_gru_and_back():
@@ -174,8 +190,12 @@ def test_dropout_acts_between_layers_in_training_mode_only():
     out, h_n = fused(x, h0)
     second_layer = nn.GRU(6, 6, batch_first=True)
     second_layer.load_state_dict(
-        {name.replace("_l1", "_l0"): value for name, value in fused.state_dict().items()
-         if name.endswith("_l1")})
+        {
+            name.replace("_l1", "_l0"): value
+            for name, value in fused.state_dict().items()
+            if name.endswith("_l1")
+        }
+    )
     expected_out, expected_last = second_layer(torch.zeros(3, 5, 6), h0[1:])
     torch.testing.assert_close(out, expected_out, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(h_n[1:], expected_last, rtol=1e-5, atol=1e-5)

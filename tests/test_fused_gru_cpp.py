@@ -24,8 +24,13 @@ def recurrence_inputs(T, N, H, dtype, bias=True, seed=0):
         return scale * torch.randn(*shape, generator=generator, dtype=dtype)
 
     b_hn = randn(H, scale=0.3) if bias else None
-    return randn(T, N, 3 * H), randn(N, H, scale=0.5), randn(3 * H, H, scale=1 / H**0.5), b_hn, \
-        randn(T, N, H)
+    return (
+        randn(T, N, 3 * H),
+        randn(N, H, scale=0.5),
+        randn(3 * H, H, scale=1 / H**0.5),
+        b_hn,
+        randn(T, N, H),
+    )
 
 
 # H = 13 and 20: a vector tail that is not a multiple of 8 (AVX2) lanes; N = 130 splits rows
@@ -39,16 +44,19 @@ def test_both_loops_over_time_match_the_python_loops(cpp_kernel, T, N, H, bias, 
     for name, actual, expected in zip(
         ["hs", "rz", "n", "gh_n"], actual_forward, expected_forward, strict=True
     ):
-        torch.testing.assert_close(actual, expected, rtol=tol, atol=tol,
-                                   msg=lambda m, name=name: f"{name}: {m}")
-    expected_backward = PYTHON_RECURRENCE.backward(dhs, *expected_forward[:3],
-                                                   expected_forward[3], w_hh)
+        torch.testing.assert_close(
+            actual, expected, rtol=tol, atol=tol, msg=lambda m, name=name: f"{name}: {m}"
+        )
+    expected_backward = PYTHON_RECURRENCE.backward(
+        dhs, *expected_forward[:3], expected_forward[3], w_hh
+    )
     actual_backward = cpp_kernel.backward(dhs, *actual_forward, w_hh)
     for name, actual, expected in zip(
         ["dgh", "dgx_n", "dh0"], actual_backward, expected_backward, strict=True
     ):
-        torch.testing.assert_close(actual, expected, rtol=tol, atol=tol,
-                                   msg=lambda m, name=name: f"{name}: {m}")
+        torch.testing.assert_close(
+            actual, expected, rtol=tol, atol=tol, msg=lambda m, name=name: f"{name}: {m}"
+        )
 
 
 def test_auto_runs_the_cpp_loops_for_cpu_float_inputs_and_python_otherwise(cpp_kernel):
@@ -58,7 +66,8 @@ def test_auto_runs_the_cpp_loops_for_cpu_float_inputs_and_python_otherwise(cpp_k
     assert fused.recurrence_for("cpu", torch.bfloat16).name == "python"
     assert fused.recurrence_for("cuda", torch.float32).name == "python"
     assert FusedGRU(3, 4, recurrence="python").recurrence_for("cpu", torch.float32).name == (
-        "python")
+        "python"
+    )
 
 
 @pytest.mark.parametrize("recurrence", ["cpp", "python"])
@@ -108,8 +117,11 @@ def test_without_the_kernel_auto_warns_once_and_gives_the_same_results(kernel_un
     torch.manual_seed(0)
     fused = FusedGRU(3, 4, num_layers=2)
     x = torch.randn(2, 5, 3)
-    with pytest.warns(RuntimeWarning, match=r"C\+\+ GRU recurrence is not available: no C\+\+ "
-                                             r"compiler \(test\); running the Python loop"):
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"C\+\+ GRU recurrence is not available: no C\+\+ "
+        r"compiler \(test\); running the Python loop",
+    ):
         out, h_n = fused(x)
     assert fused.recurrence_for(x.device, x.dtype).name == "python"
     python = FusedGRU(3, 4, num_layers=2, recurrence="python")
@@ -131,14 +143,17 @@ def test_without_the_kernel_recurrence_cpp_raises_saying_why(kernel_unavailable)
 
 def test_the_environment_switch_and_missing_tools_are_reported_before_building(monkeypatch):
     monkeypatch.setenv(cpp_kernels.ENV_SWITCH, "0")
-    assert cpp_kernels.unavailable_reason() == f"{cpp_kernels.ENV_SWITCH}=0 turns the C++ " \
-        "kernels off"
+    assert (
+        cpp_kernels.unavailable_reason() == f"{cpp_kernels.ENV_SWITCH}=0 turns the C++ kernels off"
+    )
     monkeypatch.delenv(cpp_kernels.ENV_SWITCH)
     monkeypatch.setenv("CXX", "no-such-compiler-here")
-    monkeypatch.setattr(cpp_kernels.shutil, "which",
-                        lambda name: None if name == "no-such-compiler-here" else f"/bin/{name}")
+    monkeypatch.setattr(
+        cpp_kernels.shutil,
+        "which",
+        lambda name: None if name == "no-such-compiler-here" else f"/bin/{name}",
+    )
     assert "'no-such-compiler-here' is not on PATH" in cpp_kernels.unavailable_reason()
-
 
 
 def test_a_first_build_is_announced_and_a_cached_one_is_not(tmp_path):

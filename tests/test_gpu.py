@@ -20,19 +20,42 @@ pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
 def fast_dev_run(data_dir: Path, runs: Path, *options: str):
     """One training, validation and test batch of a tiny model through the CLI."""
-    return run_cli([
-        "fit", "--data.data_dir", str(data_dir), "--data.val_size", "100",
-        "--data.batch_size", "50", "--model.hidden_size", "8",
-        "--trainer.fast_dev_run", "true", "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false",
-        "--trainer.logger.init_args.save_dir", str(runs), *options,
-    ])
+    return run_cli(
+        [
+            "fit",
+            "--data.data_dir",
+            str(data_dir),
+            "--data.val_size",
+            "100",
+            "--data.batch_size",
+            "50",
+            "--model.hidden_size",
+            "8",
+            "--trainer.fast_dev_run",
+            "true",
+            "--trainer.enable_progress_bar",
+            "false",
+            "--trainer.enable_model_summary",
+            "false",
+            "--trainer.logger.init_args.save_dir",
+            str(runs),
+            *options,
+        ]
+    )
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_bf16_mixed_precision_trains_a_fast_dev_run_on_cpu(mnist_dir, tmp_path, cell):
-    cli = fast_dev_run(mnist_dir, tmp_path, "--trainer.accelerator", "cpu",
-                       "--trainer.precision", "bf16-mixed", "--model.cell", cell)
+    cli = fast_dev_run(
+        mnist_dir,
+        tmp_path,
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.precision",
+        "bf16-mixed",
+        "--model.cell",
+        cell,
+    )
     assert cli.trainer.precision == "bf16-mixed"
     assert cli.trainer.global_step == 1
     assert torch.isfinite(torch.tensor(cli.test_results[0]["test_loss"]))
@@ -45,8 +68,9 @@ def test_bf16_mixed_precision_trains_a_fast_dev_run_on_cpu(mnist_dir, tmp_path, 
 @pytest.mark.gpu
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed", "16-mixed"])
 def test_accelerator_auto_trains_on_the_gpu_in_each_precision(mnist_dir, tmp_path, precision):
-    cli = fast_dev_run(mnist_dir, tmp_path, "--trainer.accelerator", "auto",
-                       "--trainer.precision", precision)
+    cli = fast_dev_run(
+        mnist_dir, tmp_path, "--trainer.accelerator", "auto", "--trainer.precision", precision
+    )
     assert cli.trainer.strategy.root_device.type == "cuda"
     assert cli.trainer.precision == precision
     assert next(cli.model.parameters()).device.type == "cuda"

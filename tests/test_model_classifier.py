@@ -40,12 +40,19 @@ def test_l2_term_equals_lambda_times_half_the_squared_output_weights():
 
 
 def test_l2_scope_all_covers_every_weight_matrix_and_no_bias():
-    model = RecurrentClassifier(cell="lstm", hidden_size=5, num_layers=2, l2_lambda=0.5,
-                                l2_scope="all")
-    names = {name for name, p in model.net.named_parameters()
-             if any(p is w for w in model.l2_weights())}
-    assert names == {"rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.weight_ih_l1",
-                     "rnn.weight_hh_l1", "head.weight"}
+    model = RecurrentClassifier(
+        cell="lstm", hidden_size=5, num_layers=2, l2_lambda=0.5, l2_scope="all"
+    )
+    names = {
+        name for name, p in model.net.named_parameters() if any(p is w for w in model.l2_weights())
+    }
+    assert names == {
+        "rnn.weight_ih_l0",
+        "rnn.weight_hh_l0",
+        "rnn.weight_ih_l1",
+        "rnn.weight_hh_l1",
+        "head.weight",
+    }
     expected = 0.5 * 0.5 * sum((model.net.get_parameter(n).detach() ** 2).sum() for n in names)
     torch.testing.assert_close(model.l2_term().detach(), expected)
 
@@ -62,7 +69,7 @@ def test_shared_step_loss_is_cross_entropy_plus_the_l2_term_and_logs_both_per_ep
     if stage == "train":
         model.on_train_epoch_end()
     data_loss = F.cross_entropy(model(x), y)
-    l2 = 0.01 * 0.5 * (model.net.head.weight ** 2).sum()
+    l2 = 0.01 * 0.5 * (model.net.head.weight**2).sum()
     torch.testing.assert_close(logged.values[f"{stage}_data_loss"], data_loss)
     torch.testing.assert_close(logged.values[f"{stage}_l2"], l2)
     torch.testing.assert_close(logged.values[f"{stage}_loss"], data_loss + l2)
@@ -100,8 +107,9 @@ def test_optimizer_is_adam_with_the_given_lr_and_plateau_schedule_monitors_val_l
     constant = RecurrentClassifier(hidden_size=4, lr=0.003).configure_optimizers()
     assert isinstance(constant, torch.optim.Adam)
     assert constant.param_groups[0]["lr"] == 0.003
-    plateau = RecurrentClassifier(hidden_size=4, lr_schedule="plateau", plateau_factor=0.25,
-                                  plateau_patience=3).configure_optimizers()
+    plateau = RecurrentClassifier(
+        hidden_size=4, lr_schedule="plateau", plateau_factor=0.25, plateau_patience=3
+    ).configure_optimizers()
     scheduler = plateau["lr_scheduler"]["scheduler"]
     assert isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     assert (scheduler.factor, scheduler.patience) == (0.25, 3)

@@ -107,8 +107,9 @@ def gradients(net: SequenceClassifierNet, x: torch.Tensor) -> dict[str, torch.Te
 def test_truncated_bptt_with_k_at_least_t_gives_exactly_the_full_bptt_gradients(cell):
     torch.manual_seed(0)
     full = SequenceClassifierNet(cell=cell, hidden_size=6, pixels_per_step=28).train()
-    truncated = SequenceClassifierNet(cell=cell, hidden_size=6, pixels_per_step=28,
-                                      tbptt_steps=28).train()
+    truncated = SequenceClassifierNet(
+        cell=cell, hidden_size=6, pixels_per_step=28, tbptt_steps=28
+    ).train()
     truncated.load_state_dict(full.state_dict())
     x = images()
     expected, got = gradients(full, x), gradients(truncated, x)

@@ -23,12 +23,25 @@ def test_the_wheel_ships_the_packages_and_the_cpp_source_but_not_scripts_or_test
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO_ROOT / name, source / name)
     for package in ("rnn_reference", "lightning_module", "data", "scripts", "tests"):
-        shutil.copytree(REPO_ROOT / package, source / package,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO_ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
-         "--no-build-isolation", "--quiet", "--wheel-dir", str(tmp_path / "wheel")],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(source),
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path / "wheel"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (wheel,) = (tmp_path / "wheel").glob("rnn_mnist-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -37,5 +50,7 @@ def test_the_wheel_ships_the_packages_and_the_cpp_source_but_not_scripts_or_test
     assert "lightning_module/csrc/gru_recurrence.cpp" in names
     assert "lightning_module/cpp_kernels.py" in names
     entry_points = next(n for n in names if n.endswith("dist-info/entry_points.txt"))
-    assert "rnn-mnist = lightning_module.cli:main" in zipfile.ZipFile(wheel).read(
-        entry_points).decode()
+    assert (
+        "rnn-mnist = lightning_module.cli:main"
+        in zipfile.ZipFile(wheel).read(entry_points).decode()
+    )

@@ -70,8 +70,15 @@ def bad_checkpoint(kind: str, folder: Path, good: Path) -> tuple[Path, str]:
     raise ValueError(kind)
 
 
-KINDS = ["truncated", "empty", "text file", "tensor", "missing", "code in torch.save",
-         "code in pickle"]
+KINDS = [
+    "truncated",
+    "empty",
+    "text file",
+    "tensor",
+    "missing",
+    "code in torch.save",
+    "code in pickle",
+]
 
 
 @pytest.fixture
@@ -100,8 +107,16 @@ def test_the_cli_refuses_a_bad_ckpt_path_in_one_line_before_writing_anything(
 ):
     path, phrase = bad_checkpoint(kind, tmp_path, tiny_checkpoint[0])
     runs = tmp_path / "runs"
-    code = main([subcommand, *tiny_args(tiny_checkpoint[1], runs), "--ckpt_path", str(path),
-                 "--predictions.output", str(tmp_path / "out.csv")])
+    code = main(
+        [
+            subcommand,
+            *tiny_args(tiny_checkpoint[1], runs),
+            "--ckpt_path",
+            str(path),
+            "--predictions.output",
+            str(tmp_path / "out.csv"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert f"rnn-mnist: error: checkpoint {path}" in err and phrase in err
@@ -127,8 +142,16 @@ def test_the_cli_refuses_a_checkpoint_without_hyperparameters_that_does_not_fit_
     del checkpoint["hyper_parameters"]
     foreign = tmp_path / "foreign.ckpt"
     torch.save(checkpoint, foreign)
-    code = main(["test", *tiny_args(tiny_checkpoint[1], tmp_path / "runs"), "--model.hidden_size",
-                 "16", "--ckpt_path", str(foreign)])
+    code = main(
+        [
+            "test",
+            *tiny_args(tiny_checkpoint[1], tmp_path / "runs"),
+            "--model.hidden_size",
+            "16",
+            "--ckpt_path",
+            str(foreign),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "rnn-mnist: error: the checkpoint was saved from a different architecture" in err
@@ -144,6 +167,7 @@ def test_a_good_checkpoint_still_loads_with_weights_only(tiny_checkpoint):
 
 # --- atomic writes ------------------------------------------------------------------------------
 
+
 def test_a_process_killed_mid_write_leaves_the_previous_file_and_only_a_hidden_temporary(
     tmp_path,
 ):
@@ -158,8 +182,9 @@ def test_a_process_killed_mid_write_leaves_the_previous_file_and_only_a_hidden_t
         "        handle.write('{\"new\": tr'); handle.flush()\n"
         "        print('writing', flush=True); time.sleep(120)\n"
     )
-    process = subprocess.Popen([sys.executable, "-c", script, str(target)],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(target)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert process.stdout.readline().strip() == "writing"
         process.send_signal(signal.SIGKILL)
@@ -186,8 +211,9 @@ def half_then_fail(original):
 def test_a_failing_predictions_csv_write_keeps_the_previous_csv(tmp_path, monkeypatch):
     output = tmp_path / "predictions.csv"
     writer = PredictionCSVWriter(output=str(output))
-    datamodule = SimpleNamespace(predict_names=[], predict_labels=None,
-                                 predict_failures=[("a.png", "empty file")])
+    datamodule = SimpleNamespace(
+        predict_names=[], predict_labels=None, predict_failures=[("a.png", "empty file")]
+    )
     writer.write(datamodule)
     previous = output.read_text()
     datamodule.predict_failures = [("b.png", "not an image"), ("c.png", "empty file")]
@@ -225,8 +251,17 @@ def test_a_failing_plot_write_keeps_the_previous_png(tmp_path, monkeypatch):
 
 
 def test_a_failing_results_write_keeps_the_previous_json_and_markdown(tmp_path, monkeypatch):
-    row = {"config": "lstm", "cell": "lstm", "hidden_size": 8, "epochs": 1, "best_epoch": 1,
-           "best_val_acc": 0.9, "test_acc": 0.9, "wall_time_s": 1.0, "train_samples_per_s": 10.0}
+    row = {
+        "config": "lstm",
+        "cell": "lstm",
+        "hidden_size": 8,
+        "epochs": 1,
+        "best_epoch": 1,
+        "best_val_acc": 0.9,
+        "test_acc": 0.9,
+        "wall_time_s": 1.0,
+        "train_samples_per_s": 10.0,
+    }
     monkeypatch.setattr(reproduce_module, "train_config", lambda path, extra: dict(row))
     reproduce_module.reproduce(["lstm"], tmp_path, [], "cmd")
     previous = {p.name: p.read_text() for p in tmp_path.iterdir()}

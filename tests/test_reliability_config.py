@@ -24,10 +24,23 @@ pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
 def cli_args(data_dir: Path, runs: Path) -> list[str]:
     return [
-        "fit", "--data.data_dir", str(data_dir), "--data.val_size", "100",
-        "--data.batch_size", "50", "--model.hidden_size", "8", "--trainer.max_epochs", "1",
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--trainer.logger.init_args.save_dir", str(runs),
+        "fit",
+        "--data.data_dir",
+        str(data_dir),
+        "--data.val_size",
+        "100",
+        "--data.batch_size",
+        "50",
+        "--model.hidden_size",
+        "8",
+        "--trainer.max_epochs",
+        "1",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--trainer.enable_model_summary",
+        "false",
+        "--trainer.logger.init_args.save_dir",
+        str(runs),
     ]
 
 
@@ -70,8 +83,9 @@ BAD_SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize(("option", "value", "expected"), BAD_SETTINGS,
-                         ids=[f"{o[2:]}={v}" for o, v, _ in BAD_SETTINGS])
+@pytest.mark.parametrize(
+    ("option", "value", "expected"), BAD_SETTINGS, ids=[f"{o[2:]}={v}" for o, v, _ in BAD_SETTINGS]
+)
 def test_a_bad_setting_is_refused_naming_it_before_any_data_is_read_or_file_written(
     option, value, expected, unreadable_data, tmp_path, capsys, monkeypatch
 ):
@@ -79,7 +93,7 @@ def test_a_bad_setting_is_refused_naming_it_before_any_data_is_read_or_file_writ
     before = files_under(tmp_path)
     code, err = run_main([*cli_args(unreadable_data, tmp_path / "runs"), option, value], capsys)
     assert code == 2
-    message = err[err.rindex("error:"):]  # jsonargparse prints the usage text first
+    message = err[err.rindex("error:") :]  # jsonargparse prints the usage text first
     for text in expected:
         assert text in message, (text, err)
     assert "Traceback" not in err
@@ -90,9 +104,20 @@ def test_a_bad_setting_is_refused_naming_it_before_any_data_is_read_or_file_writ
 
 def test_the_console_script_prints_one_error_line_and_exits_2_for_a_bad_setting(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "lightning_module.cli", "fit", "--data.data_dir", str(tmp_path),
-         "--model.hidden_size", "-4"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "lightning_module.cli",
+            "fit",
+            "--data.data_dir",
+            str(tmp_path),
+            "--model.hidden_size",
+            "-4",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
@@ -139,5 +164,6 @@ def test_a_data_fault_gives_the_data_modules_error_exit_1_and_no_checkpoint_or_c
     # checkpoint, no config.yaml, no hparams.yaml (the data is read before any of those).
     left = files_under(tmp_path / "runs")
     assert len(left) <= 1, left
-    assert all(re.fullmatch(r"rnn-mnist/version_0/events\.out\.tfevents\.[^/]+", name)
-               for name in left), left
+    assert all(
+        re.fullmatch(r"rnn-mnist/version_0/events\.out\.tfevents\.[^/]+", name) for name in left
+    ), left

@@ -54,12 +54,33 @@ class PoisonWeights(Callback):
 
 def fit_args(mnist_dir, root, lr: str, max_epochs: int = 5) -> list[str]:
     return [
-        "fit", "--data.data_dir", str(mnist_dir), "--data.val_size", "100",
-        "--data.batch_size", "50", "--model.cell", "rnn", "--model.hidden_size", "8",
-        "--model.lr", lr, "--model.l2_lambda", "0.001", "--trainer.max_epochs", str(max_epochs),
-        "--trainer.logger", "false",
-        "--trainer.default_root_dir", str(root), "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false", "--early_stopping.patience", "10",
+        "fit",
+        "--data.data_dir",
+        str(mnist_dir),
+        "--data.val_size",
+        "100",
+        "--data.batch_size",
+        "50",
+        "--model.cell",
+        "rnn",
+        "--model.hidden_size",
+        "8",
+        "--model.lr",
+        lr,
+        "--model.l2_lambda",
+        "0.001",
+        "--trainer.max_epochs",
+        str(max_epochs),
+        "--trainer.logger",
+        "false",
+        "--trainer.default_root_dir",
+        str(root),
+        "--trainer.enable_progress_bar",
+        "false",
+        "--trainer.enable_model_summary",
+        "false",
+        "--early_stopping.patience",
+        "10",
     ]
 
 
@@ -77,7 +98,8 @@ def test_lr_1e30_diverges_and_the_fit_stops_in_that_epoch_leaving_earlier_checkp
     assert [step for step, _ in recorder.steps] == list(range(STEPS_PER_EPOCH))  # one epoch
     message = str(error.value)
     assert f"training loss is not finite (NaN or inf) at global step {first_bad} (epoch 0)" in (
-        message)
+        message
+    )
     assert "lr=1e+30" in message and "--trainer.gradient_clip_val" in message
     assert {name: (folder / name).read_bytes() for name in before} == before
     assert sorted(p.name for p in folder.iterdir()) == ["best.ckpt", "last.ckpt"]
@@ -88,8 +110,10 @@ def test_a_fit_whose_weights_turn_nan_mid_epoch_keeps_the_last_finished_epochs_c
 ):
     recorder = LossRecorder()
     with pytest.raises(NonFiniteLossError) as error:
-        run_cli(fit_args(mnist_dir, tmp_path, lr="0.01"),
-                extra_callbacks=[PoisonWeights(epoch=2, batch=1), recorder])
+        run_cli(
+            fit_args(mnist_dir, tmp_path, lr="0.01"),
+            extra_callbacks=[PoisonWeights(epoch=2, batch=1), recorder],
+        )
     first_bad = recorder.first_non_finite_step()
     assert first_bad == 2 * STEPS_PER_EPOCH + 1
     assert f"at global step {first_bad} (epoch 2)" in str(error.value)
@@ -109,7 +133,8 @@ def test_the_cli_reports_divergence_in_one_error_line_and_exits_1(mnist_dir, tmp
     lines = [line for line in err.splitlines() if "error" in line.lower()]
     assert len(lines) == 1
     assert lines[0].startswith(
-        "rnn-mnist: error: training loss is not finite (NaN or inf) at global step")
+        "rnn-mnist: error: training loss is not finite (NaN or inf) at global step"
+    )
     assert "Traceback" not in err
     assert not (tmp_path / "checkpoints").exists()
 
@@ -130,8 +155,9 @@ def test_a_non_finite_validation_loss_stops_the_run_before_that_epochs_checkpoin
 
 
 def fake_trainer(step: int) -> SimpleNamespace:
-    return SimpleNamespace(global_step=step, current_epoch=3, gradient_clip_val=None,
-                           sanity_checking=False)
+    return SimpleNamespace(
+        global_step=step, current_epoch=3, gradient_clip_val=None, sanity_checking=False
+    )
 
 
 class FakeModule:

@@ -68,8 +68,18 @@ def write_unreadable(folder: Path) -> dict[str, str]:
 
 def predict(tiny_checkpoint, folder: Path, output: Path) -> int:
     ckpt, data = tiny_checkpoint
-    return main(["predict", *tiny_args(data, output.parent / "runs"), "--ckpt_path", str(ckpt),
-                 "--data.predict_dir", str(folder), "--predictions.output", str(output)])
+    return main(
+        [
+            "predict",
+            *tiny_args(data, output.parent / "runs"),
+            "--ckpt_path",
+            str(ckpt),
+            "--data.predict_dir",
+            str(folder),
+            "--predictions.output",
+            str(output),
+        ]
+    )
 
 
 def read_rows(path: Path) -> dict[str, dict[str, str]]:
@@ -95,14 +105,16 @@ def test_bad_files_are_reported_one_per_line_the_rest_classified_and_the_exit_co
             probabilities = torch.softmax(model(image), dim=1)[0]
         assert rows[name]["error"] == ""
         assert int(rows[name]["prediction"]) == int(probabilities.argmax())
-        assert float(rows[name]["probability"]) == pytest.approx(float(probabilities.max()),
-                                                                  abs=1e-5)
+        assert float(rows[name]["probability"]) == pytest.approx(
+            float(probabilities.max()), abs=1e-5
+        )
     err_lines = capsys.readouterr().err.splitlines()
     for name, reason in bad.items():
         assert rows[name]["prediction"] == "" and rows[name]["probability"] == ""
         assert rows[name]["error"].startswith(reason), rows[name]["error"]
-        assert sum(line.startswith(f"could not classify {name}: {reason}")
-                   for line in err_lines) == 1
+        assert (
+            sum(line.startswith(f"could not classify {name}: {reason}") for line in err_lines) == 1
+        )
     assert "Traceback" not in "\n".join(err_lines)
 
 

@@ -72,14 +72,23 @@ def write_config(path: Path, data_dir: Path, root: Path, record: Path, pause_epo
         "model": {"hidden_size": 8, "dropout": 0.25, "lr": 0.01},
         "data": {"data_dir": str(data_dir), "val_size": 100, "batch_size": 20, "seed": 3},
         "trainer": {
-            "max_epochs": 10, "deterministic": True, "accelerator": "cpu", "logger": False,
-            "default_root_dir": str(root), "enable_progress_bar": False,
+            "max_epochs": 10,
+            "deterministic": True,
+            "accelerator": "cpu",
+            "logger": False,
+            "default_root_dir": str(root),
+            "enable_progress_bar": False,
             "enable_model_summary": False,
-            "callbacks": [{
-                "class_path": "test_reliability_resume.BatchProbe",
-                "init_args": {"record": str(record), "pause_epoch": pause_epoch,
-                              "pause_batch": KILL_BATCH},
-            }],
+            "callbacks": [
+                {
+                    "class_path": "test_reliability_resume.BatchProbe",
+                    "init_args": {
+                        "record": str(record),
+                        "pause_epoch": pause_epoch,
+                        "pause_batch": KILL_BATCH,
+                    },
+                }
+            ],
         },
         "early_stopping": {"patience": PATIENCE, "min_delta": 100.0},
     }
@@ -93,7 +102,10 @@ def start_killable_fit(config: Path, log: Path) -> subprocess.Popen:
     with open(log, "w") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "lightning_module.cli", "fit", "--config", str(config)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=config.parent,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=config.parent,
         )
 
 
@@ -101,8 +113,10 @@ def wait_for(path: Path, process: subprocess.Popen, log: Path, timeout: float = 
     deadline = time.monotonic() + timeout
     while not path.exists():
         if process.poll() is not None:
-            pytest.fail(f"the fit ended (code {process.returncode}) before pausing:\n"
-                        + log.read_text()[-3000:])
+            pytest.fail(
+                f"the fit ended (code {process.returncode}) before pausing:\n"
+                + log.read_text()[-3000:]
+            )
         if time.monotonic() > deadline:
             process.kill()
             pytest.fail("the fit did not reach the pause point in time")
@@ -125,8 +139,9 @@ def without_run_folders(value, roots: tuple[str, ...]):
             value = value.replace(root, "<run>")
         return value
     if isinstance(value, dict):
-        return {without_run_folders(k, roots): without_run_folders(v, roots)
-                for k, v in value.items()}
+        return {
+            without_run_folders(k, roots): without_run_folders(v, roots) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return type(value)(without_run_folders(item, roots) for item in value)
     return value
@@ -154,14 +169,20 @@ def test_a_fit_killed_mid_epoch_and_resumed_from_last_equals_the_uninterrupted_r
     killed_root, whole_root = tmp_path / "killed", tmp_path / "whole"
     killed_root.mkdir(), whole_root.mkdir()
     killed_record, whole_record = tmp_path / "killed.txt", tmp_path / "whole.txt"
-    killed_config = write_config(killed_root / "fit.yaml", mnist_dir, killed_root, killed_record,
-                                 pause_epoch=KILL_EPOCH)
+    killed_config = write_config(
+        killed_root / "fit.yaml", mnist_dir, killed_root, killed_record, pause_epoch=KILL_EPOCH
+    )
     log = tmp_path / "killed.log"
     process = start_killable_fit(killed_config, log)
     try:
         # The uninterrupted run, in this process, while the other one trains.
-        whole = run_cli(["fit", "--config", str(
-            write_config(whole_root / "fit.yaml", mnist_dir, whole_root, whole_record))])
+        whole = run_cli(
+            [
+                "fit",
+                "--config",
+                str(write_config(whole_root / "fit.yaml", mnist_dir, whole_root, whole_record)),
+            ]
+        )
         wait_for(Path(str(killed_record) + ".paused"), process, log)
         checkpoints = killed_root / "checkpoints"
         assert load(checkpoints / "last.ckpt")["epoch"] == KILL_EPOCH - 1
@@ -193,8 +214,11 @@ def test_a_fit_killed_mid_epoch_and_resumed_from_last_equals_the_uninterrupted_r
         early_stopping = [key for key in a["callbacks"] if key.startswith("EarlyStopping")]
         assert early_stopping and a["callbacks"].keys() == b["callbacks"].keys()
         roots = (str(whole_root), str(killed_root))
-        assert_same_tensors(without_run_folders(a["callbacks"], roots),
-                            without_run_folders(b["callbacks"], roots), f"{name}:callbacks")
+        assert_same_tensors(
+            without_run_folders(a["callbacks"], roots),
+            without_run_folders(b["callbacks"], roots),
+            f"{name}:callbacks",
+        )
     assert resumed.test_results == whole.test_results  # the best checkpoint's test metrics
 
 
@@ -215,13 +239,36 @@ class EpochMetrics(Callback):
 def fit_metrics(mnist_dir: Path, root: Path, seed: int) -> list[dict[str, float]]:
     """Metrics of a 2-epoch fit (after each validation, at its end), then its test metrics."""
     recorder = EpochMetrics()
-    cli = run_cli([
-        "fit", "--seed_everything", str(seed), "--data.data_dir", str(mnist_dir),
-        "--data.val_size", "100", "--data.batch_size", "50", "--model.hidden_size", "8",
-        "--model.dropout", "0.2", "--trainer.max_epochs", "2", "--trainer.logger", "false",
-        "--trainer.default_root_dir", str(root), "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false", "--trainer.deterministic", "true",
-    ], extra_callbacks=[recorder])
+    cli = run_cli(
+        [
+            "fit",
+            "--seed_everything",
+            str(seed),
+            "--data.data_dir",
+            str(mnist_dir),
+            "--data.val_size",
+            "100",
+            "--data.batch_size",
+            "50",
+            "--model.hidden_size",
+            "8",
+            "--model.dropout",
+            "0.2",
+            "--trainer.max_epochs",
+            "2",
+            "--trainer.logger",
+            "false",
+            "--trainer.default_root_dir",
+            str(root),
+            "--trainer.enable_progress_bar",
+            "false",
+            "--trainer.enable_model_summary",
+            "false",
+            "--trainer.deterministic",
+            "true",
+        ],
+        extra_callbacks=[recorder],
+    )
     return [*recorder.epochs, cli.test_results[0]]
 
 
