@@ -22,17 +22,13 @@ from data.errors import MNISTDataError
 from data.folder import load_image_folder
 from data.idx import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, raw_folder, read_split
 from data.samplers import EpochShuffleSampler, eval_sampler
+from lightning_module.utils.checks import require_int, require_number
 
 MNIST_TRAIN_SIZE = 60_000
 
 
 def _require_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MNISTDataError(f"{name} must be an integer, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
-        raise MNISTDataError(f"{name} must be {allowed}, got {value}")
-    return value
+    return require_int(name, value, minimum, maximum, error=MNISTDataError)
 
 
 class MNISTDataModule(pl.LightningDataModule):
@@ -80,12 +76,7 @@ class MNISTDataModule(pl.LightningDataModule):
         self.val_size = _require_int("val_size", val_size, 0, MNIST_TRAIN_SIZE - 1)
         self.num_workers = _require_int("num_workers", num_workers, 0)
         self.seed = _require_int("seed", seed, 0)
-        if isinstance(train_fraction, bool) or not isinstance(train_fraction, (int, float)):
-            raise MNISTDataError(
-                f"train_fraction must be a number in (0, 1], got {train_fraction!r}"
-            )
-        if not (0.0 < train_fraction <= 1.0):  # also refuses NaN
-            raise MNISTDataError(f"train_fraction must be in (0, 1], got {train_fraction}")
+        require_number("train_fraction", train_fraction, 0, 1, low_open=True, error=MNISTDataError)
         if on_device and num_workers > 0:
             raise MNISTDataError(
                 f"on_device=True needs num_workers=0 (got num_workers={num_workers}): "

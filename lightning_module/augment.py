@@ -12,11 +12,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lightning_module.utils.checks import require_int
+
 
 def validate_max_shift(max_shift: int) -> None:
     """Raise ValueError unless ``max_shift`` is an integer in [0, 13]."""
-    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or not 0 <= max_shift <= 13:
-        raise ValueError(f"augment_shift must be an integer in [0, 13] pixels, got {max_shift!r}")
+    require_int("augment_shift", max_shift, 0, 13)
 
 
 def random_shift(

@@ -39,10 +39,14 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from data import MNISTDataError, MNISTDataModule
-from lightning_module.checkpoint_io import AtomicTorchCheckpointIO, CheckpointError, read_checkpoint
 from lightning_module.model import RecurrentClassifier
-from lightning_module.predictions import PredictionCSVWriter
-from lightning_module.training_guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
+from lightning_module.training.checkpoint_io import (
+    AtomicTorchCheckpointIO,
+    CheckpointError,
+    read_checkpoint,
+)
+from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
+from lightning_module.training.predictions import PredictionCSVWriter
 
 DEFAULT_SEED = 1234
 LAST_CHECKPOINT_NAME = "last"  # ModelCheckpoint.CHECKPOINT_NAME_LAST: what ckpt_path="last" finds

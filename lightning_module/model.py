@@ -20,14 +20,15 @@ import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from lightning_module.augment import random_shift, validate_max_shift
-from lightning_module.checkpoint_io import CheckpointError, read_checkpoint
-from lightning_module.figures import confusion_figure, misclassified_figure
 from lightning_module.network import IMAGE_SIDE, Cell, GRUImpl, HeadInit, SequenceClassifierNet
-from lightning_module.tb_logging import (
+from lightning_module.training.checkpoint_io import CheckpointError, read_checkpoint
+from lightning_module.training.figures import confusion_figure, misclassified_figure
+from lightning_module.training.tb_logging import (
     add_figure,
     find_tensorboard_logger,
     log_hparams_with_metrics,
 )
+from lightning_module.utils.checks import require_choice, require_int, require_number
 
 L2_SCOPES = ("output", "all")
 LR_SCHEDULES = ("constant", "plateau")
@@ -54,22 +55,12 @@ def validate_training_args(
     plateau_patience: int,
 ) -> None:
     """Raise ValueError naming the first training argument that is out of range."""
-    if isinstance(l2_lambda, bool) or not isinstance(l2_lambda, (int, float)) or not l2_lambda >= 0:
-        raise ValueError(f"l2_lambda must be a number >= 0, got {l2_lambda!r}")
-    if l2_scope not in L2_SCOPES:
-        raise ValueError(f"l2_scope must be one of {L2_SCOPES}, got {l2_scope!r}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise ValueError(f"lr must be a number > 0, got {lr!r}")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
-    if not isinstance(plateau_factor, (int, float)) or not 0 < plateau_factor < 1:
-        raise ValueError(f"plateau_factor must be in (0, 1), got {plateau_factor!r}")
-    if (
-        isinstance(plateau_patience, bool)
-        or not isinstance(plateau_patience, int)
-        or (plateau_patience < 0)
-    ):
-        raise ValueError(f"plateau_patience must be an integer >= 0, got {plateau_patience!r}")
+    require_number("l2_lambda", l2_lambda, 0)
+    require_choice("l2_scope", l2_scope, L2_SCOPES)
+    require_number("lr", lr, 0, low_open=True)
+    require_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+    require_number("plateau_factor", plateau_factor, 0, 1, low_open=True, high_open=True)
+    require_int("plateau_patience", plateau_patience, 0)
 
 
 class RecurrentClassifier(pl.LightningModule):
@@ -175,14 +166,7 @@ class RecurrentClassifier(pl.LightningModule):
 
     def l2_weights(self) -> list[torch.nn.Parameter]:
         """The weight matrices the L2 term covers (see ``l2_scope``)."""
-        if self.hparams.l2_scope == "output":
-            return [self.net.head.weight]
-        # torch names recurrent weights weight_ih_l<k> / weight_hh_l<k>; biases are bias_*
-        return [
-            parameter
-            for name, parameter in self.net.named_parameters()
-            if name.rsplit(".", 1)[-1].startswith("weight")
-        ]
+        return self.net.l2_weights(self.hparams.l2_scope)
 
     def l2_term(self) -> torch.Tensor:
         """l2_lambda * 1/2 * sum of squared entries of ``l2_weights()`` (a scalar tensor)."""

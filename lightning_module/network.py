@@ -23,7 +23,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lightning_module.fused_gru import FusedGRU
+from lightning_module.gru import FusedGRU
+from lightning_module.utils.checks import require_choice, require_int, require_number
 
 IMAGE_SIDE = 28
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE  # 784
@@ -56,7 +57,7 @@ def make_recurrent_layer(
             (used only when L > 1; the last layer's output is dropped by the caller).
         gru_impl: for ``cell="gru"``: "torch" is ``nn.GRU``; "fused" (and "auto", which
             :meth:`SequenceClassifierNet.use_kernels_for` may switch later) is
-            :class:`~lightning_module.fused_gru.FusedGRU`, the same function with the same
+            :class:`~lightning_module.gru.fused_gru.FusedGRU`, the same function with the same
             parameters, faster to train on CPU (its loops over time are compiled C++ where a
             compiler is found).
 
@@ -92,32 +93,20 @@ def validate_network_args(
     gru_impl: str = "auto",
 ) -> None:
     """Raise ValueError naming the first argument that is out of range, and what is allowed."""
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    for name, value in (
-        ("hidden_size", hidden_size),
-        ("num_layers", num_layers),
-        ("pixels_per_step", pixels_per_step),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    require_choice("cell", cell, CELLS)
+    require_int("hidden_size", hidden_size, 1)
+    require_int("num_layers", num_layers, 1)
+    require_int("pixels_per_step", pixels_per_step, 1)
     if IMAGE_PIXELS % pixels_per_step != 0:
         raise ValueError(
             f"pixels_per_step must divide {IMAGE_PIXELS} (e.g. 1, 16, 28, 49, 784), "
             f"got {pixels_per_step}"
         )
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    if head_init not in HEAD_INITS:
-        raise ValueError(f"head_init must be one of {HEAD_INITS}, got {head_init!r}")
-    if gru_impl not in GRU_IMPLS:
-        raise ValueError(f"gru_impl must be one of {GRU_IMPLS}, got {gru_impl!r}")
-    if tbptt_steps is not None and (
-        isinstance(tbptt_steps, bool) or not isinstance(tbptt_steps, int) or tbptt_steps < 1
-    ):
-        raise ValueError(f"tbptt_steps must be None or an integer >= 1, got {tbptt_steps!r}")
+    require_number("dropout", dropout, 0, 1, high_open=True, what="a probability")
+    require_int("num_classes", num_classes, 2)
+    require_choice("head_init", head_init, HEAD_INITS)
+    require_choice("gru_impl", gru_impl, GRU_IMPLS)
+    require_int("tbptt_steps", tbptt_steps, 1, optional=True)
 
 
 class SequenceClassifierNet(nn.Module):
@@ -141,7 +130,7 @@ class SequenceClassifierNet(nn.Module):
             readout is at the last step), so earlier chunks run without autograd, bounding
             memory by k steps. None, or k >= T, is full BPTT.
         gru_impl: the GRU kernel (``cell="gru"`` only): "torch" (``nn.GRU``), "fused"
-            (:class:`~lightning_module.fused_gru.FusedGRU`: same function and parameter names,
+            (:class:`~lightning_module.gru.fused_gru.FusedGRU`: same function and parameter names,
             faster to train on CPU, where ``nn.GRU`` has no fused kernel), or "auto": fused on
             CPU, ``nn.GRU`` (cuDNN) on GPU, chosen by :meth:`use_kernels_for`.
     """
@@ -242,6 +231,19 @@ class SequenceClassifierNet(nn.Module):
         else:
             outputs, _ = self.rnn(sequence)
         return outputs[:, -1]
+
+    def l2_weights(self, scope: str) -> list[nn.Parameter]:
+        """The weight matrices an L2 term covers: ``"output"`` the head's, ``"all"`` every one."""
+        if scope == "output":
+            return [self.head.weight]
+        if scope != "all":
+            raise ValueError(f"l2_scope must be one of ('output', 'all'), got {scope!r}")
+        # torch names recurrent weights weight_ih_l<k> / weight_hh_l<k>; biases are bias_*
+        return [
+            parameter
+            for name, parameter in self.named_parameters()
+            if name.rsplit(".", 1)[-1].startswith("weight")
+        ]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +31,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from data import MNISTDataModule  # noqa: E402
 from data.download import default_data_dir  # noqa: E402
+from lightning_module.utils.atomic import atomic_write_text  # noqa: E402
+from lightning_module.utils.checks import at_least  # noqa: E402
+from lightning_module.utils.environment import environment  # noqa: E402
 
 
 def time_pass(loader, max_batches: int | None) -> tuple[int, float]:
@@ -47,21 +47,15 @@ def time_pass(loader, max_batches: int | None) -> tuple[int, float]:
     return samples, time.perf_counter() - start
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-        f.write(text)
-        temporary = Path(f.name)
-    os.replace(temporary, path)
-
-
 def markdown(result: dict) -> str:
     ours, theirs = result["ours"], result["torchvision"]
+    env = result["environment"]
     return "\n".join(
         [
             f"Training-loader throughput, batch {result['batch_size']}, shuffled, "
             f"num_workers=0, {result['threads']} thread(s), median of {result['rounds']} rounds "
-            f"({result['machine']}, shared with other processes).",
+            f"({env['machine']}, {env['cpus']} CPU(s), torch {env['torch']}, shared with other "
+            "processes).",
             "",
             "| pipeline | samples/s (median) | per-round samples/s |",
             "|---|---:|---|",
@@ -88,20 +82,19 @@ def main(argv: list[str] | None = None) -> dict:
         default=None,
         help="root holding MNIST/raw/ (default: $MNIST_DATA_DIR, else the per-user cache)",
     )
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=at_least(1), default=100)
     parser.add_argument("--val-size", type=int, default=5000, help="MNISTDataModule val_size")
     parser.add_argument(
-        "--max-batches", type=int, default=None, help="batches per pass (default: one full pass)"
+        "--max-batches",
+        type=at_least(1),
+        default=None,
+        help="batches per pass (default: one full pass)",
     )
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument("--rounds", type=at_least(1), default=3)
+    parser.add_argument("--threads", type=at_least(1), default=1, help="torch.set_num_threads")
     parser.add_argument("--out-json", type=Path, default=REPO_ROOT / "results" / "bench_data.json")
     parser.add_argument("--out-md", type=Path, default=REPO_ROOT / "results" / "bench_data.md")
     args = parser.parse_args(argv)
-    if args.batch_size < 1 or args.rounds < 1 or args.threads < 1:
-        parser.error("--batch-size, --rounds and --threads must be >= 1")
-    if args.max_batches is not None and args.max_batches < 1:
-        parser.error("--max-batches must be >= 1")
     torch.set_num_threads(args.threads)
     data_dir = args.data_dir or default_data_dir()
 
@@ -139,7 +132,7 @@ def main(argv: list[str] | None = None) -> dict:
         "rounds": args.rounds,
         "threads": args.threads,
         "setup_s": setup_s,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU(s), torch {torch.__version__}",
+        "environment": environment(),
         "command": (
             "python scripts/bench_data.py " + " ".join(argv if argv is not None else sys.argv[1:])
         ).strip(),
@@ -148,8 +141,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"MNISTDataModule {summary['ours']['median']:,.0f} samples/s, torchvision "
         f"{summary['torchvision']['median']:,.0f} samples/s: {result['ratio']:.1f}x"
     )
-    write_atomic(args.out_json, json.dumps(result, indent=2) + "\n")
-    write_atomic(args.out_md, markdown(result))
+    atomic_write_text(args.out_json, json.dumps(result, indent=2) + "\n")
+    atomic_write_text(args.out_md, markdown(result))
     print(f"wrote {args.out_json} and {args.out_md}")
     return result
 

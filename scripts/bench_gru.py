@@ -1,6 +1,6 @@
 """Training throughput of nn.LSTM, nn.GRU and FusedGRU on sequential MNIST shapes (CPU).
 
-The measurement is ``lightning_module.gru_benchmark``; this file parses options and writes
+The measurement is ``lightning_module.tools.gru_benchmark``; this file parses options and writes
 ``bench_gru.json`` and ``bench_gru.md``.
 
     python scripts/bench_gru.py                      # table + results/bench_gru.{json,md}
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -21,26 +19,37 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from lightning_module.atomic import atomic_write_text  # noqa: E402
-from lightning_module.cpp_kernels import load_gru_recurrence  # noqa: E402
-from lightning_module.gru_benchmark import (  # noqa: E402
+from lightning_module.gru.build import load_gru_recurrence  # noqa: E402
+from lightning_module.tools.gru_benchmark import (  # noqa: E402
     MODEL_NAMES,
     benchmark,
     markdown_table,
     profile_builtin_rnns,
 )
+from lightning_module.utils.atomic import atomic_write_text  # noqa: E402
+from lightning_module.utils.checks import at_least  # noqa: E402
+from lightning_module.utils.environment import environment  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
-    parser.add_argument("--hidden", type=int, default=128, help="H, hidden units")
-    parser.add_argument("--batch", type=int, default=100, help="N, samples per step")
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds per model")
-    parser.add_argument("--steps", type=int, default=20, help="timed training steps per round")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before each round")
+    parser.add_argument("--hidden", type=at_least(1), default=128, help="H, hidden units")
+    parser.add_argument("--batch", type=at_least(1), default=100, help="N, samples per step")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)"
+        "--rounds", type=at_least(1), default=7, help="interleaved rounds per model"
+    )
+    parser.add_argument(
+        "--steps", type=at_least(1), default=20, help="timed training steps per round"
+    )
+    parser.add_argument(
+        "--warmup", type=at_least(0), default=3, help="untimed steps before each round"
+    )
+    parser.add_argument(
+        "--threads",
+        type=at_least(1),
+        default=None,
+        help="torch.set_num_threads (default: torch's choice)",
     )
     parser.add_argument(
         "--out-dir",
@@ -52,13 +61,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile", action="store_true", help="profile nn.LSTM and nn.GRU instead of benchmarking"
     )
     args = parser.parse_args(argv)
-    for name in ("hidden", "batch", "rounds", "steps"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if args.warmup < 0:
-        parser.error(f"--warmup must be >= 0, got {args.warmup}")
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
     if "fused_gru_cpp" in args.models and not args.profile:
         kernel, reason = load_gru_recurrence()  # builds it now, not inside a timed step
         if kernel is None:
@@ -83,8 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         "warmup": args.warmup,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
+        "environment": environment(),
         "command": " ".join(["python", "scripts/bench_gru.py", *sys.argv[1:]]),
     }
     results = benchmark(args.models, args.hidden, args.batch, args.rounds, args.steps, args.warmup)

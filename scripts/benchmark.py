@@ -16,15 +16,17 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 import torch  # noqa: E402
 
 from data.download import default_data_dir  # noqa: E402
-from lightning_module.benchmark import (  # noqa: E402
+from lightning_module.tools.benchmark import (  # noqa: E402
     DEFAULT_CONFIGS,
     BenchmarkSettings,
     run_benchmark,
 )
+from lightning_module.utils.checks import at_least  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -37,11 +39,18 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         default=None,
         help="MNIST root holding MNIST/raw/ (default: $MNIST_DATA_DIR, else cache)",
     )
-    parser.add_argument("--steps", type=int, default=100, help="timed steps per arm and round")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps before them")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per config")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)"
+        "--steps", type=at_least(1), default=100, help="timed steps per arm and round"
+    )
+    parser.add_argument("--warmup", type=at_least(0), default=10, help="untimed steps before them")
+    parser.add_argument(
+        "--rounds", type=at_least(1), default=5, help="alternating rounds per config"
+    )
+    parser.add_argument(
+        "--threads",
+        type=at_least(1),
+        default=None,
+        help="torch.set_num_threads (default: torch's choice)",
     )
     parser.add_argument(
         "--no-progress-bar",
@@ -61,9 +70,12 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         help="validate every N steps in that fit (default: every epoch)",
     )
     parser.add_argument("--results-dir", default="results")
+    parser.add_argument(
+        "--config-dir",
+        default=str(CONFIG_DIR),
+        help="where config names are looked up (default: scripts/configs)",
+    )
     args = parser.parse_args(own)
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
     return args, extra
 
 
@@ -74,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     settings = BenchmarkSettings(
         configs=tuple(args.configs),
+        config_dir=args.config_dir,
         data_dir=args.data_dir or default_data_dir(),
         steps=args.steps,
         warmup=args.warmup,

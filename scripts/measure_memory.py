@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import shlex
 import subprocess
@@ -34,6 +32,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # run from a checkout, uninstalled
+
+from lightning_module.utils.checks import at_least  # noqa: E402
 
 KB = 1024  # ru_maxrss is in kilobytes on Linux
 
@@ -144,7 +144,8 @@ def markdown(report: dict) -> str:
         "",
         f"LSTM-{s['hidden']}, batch {s['batch']}, T = 784 steps of 1 pixel, Adam, {s['steps']} "
         f"training steps per row, each row a fresh process; peak RSS = VmHWM "
-        f"({report['environment']}).",
+        f"({report['environment']['machine']}, {report['environment']['cpus']} CPU(s), Python "
+        f"{report['environment']['python']}).",
         "",
         "| setting | BPTT window | peak RSS | after `import torch` | before training "
         "| growth in training | s/step (last) |",
@@ -176,12 +177,12 @@ def markdown(report: dict) -> str:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=3, help="training steps per setting")
+    parser.add_argument("--hidden", type=at_least(1), default=128)
+    parser.add_argument("--batch", type=at_least(1), default=100)
+    parser.add_argument("--steps", type=at_least(1), default=3, help="training steps per setting")
     parser.add_argument(
         "--tbptt",
-        type=int,
+        type=at_least(1),
         nargs="*",
         default=[28, 112],
         help="truncated-BPTT window sizes k to measure besides full BPTT",
@@ -196,7 +197,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=None,
         help="MNIST root for --fit (default: $MNIST_DATA_DIR, else the per-user cache)",
     )
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    parser.add_argument(
+        "--threads", type=at_least(1), default=None, help="torch threads per process"
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds per setting")
     parser.add_argument("--results-dir", default="results")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -204,11 +207,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--k", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--save-dir", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for name in ("hidden", "batch", "steps"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if any(k < 1 for k in args.tbptt):
-        parser.error(f"--tbptt sizes must be >= 1, got {args.tbptt}")
     return args
 
 
@@ -230,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     from data.download import default_data_dir
-    from lightning_module.atomic import atomic_write_text
+    from lightning_module.utils.atomic import atomic_write_text
+    from lightning_module.utils.environment import environment
 
     common = [
         "--hidden",
@@ -259,8 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{mode} tbptt={k}: peak RSS {row['peak_mb']:,.0f} MB", flush=True)
     report = {
         "command": shlex.join(["python", "scripts/measure_memory.py", *argv]),
-        "environment": f"{platform.machine()}, {os.cpu_count()} CPU(s), Python "
-        f"{platform.python_version()}",
+        "environment": environment(),
         "settings": {"hidden": args.hidden, "batch": args.batch, "steps": args.steps},
         "rows": rows,
     }

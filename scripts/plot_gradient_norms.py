@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lightning_module.atomic import atomic_output  # noqa: E402
+from lightning_module.utils.atomic import atomic_output  # noqa: E402
 from rnn_reference import long_sequence_gradient_norms  # noqa: E402
 
 COLOURS = {"rnn": "tab:red", "gru": "tab:blue", "lstm": "tab:green"}

@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 import torch  # noqa: E402
 
-from lightning_module.reproduce import DEFAULT_CONFIGS, reproduce  # noqa: E402
+from lightning_module.tools.reproduce import DEFAULT_CONFIGS, reproduce  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,13 +28,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
     parser.add_argument("--results-dir", default="results")
+    parser.add_argument(
+        "--config-dir",
+        default=str(CONFIG_DIR),
+        help="where config names are looked up (default: scripts/configs)",
+    )
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(own)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     command = shlex.join(["python", "scripts/reproduce.py", *argv])
     try:
-        report = reproduce(args.configs, args.results_dir, cli_args, command)
+        report = reproduce(args.configs, args.results_dir, cli_args, command, args.config_dir)
     except FileNotFoundError as error:
         print(f"reproduce: {error}", file=sys.stderr)
         return 2

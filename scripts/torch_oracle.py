@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from lightning_module.atomic import atomic_write_text
+from lightning_module.utils.atomic import atomic_write_text
 from rnn_reference import CELLS
 from rnn_reference.torch_oracle import ORACLE_SHAPES, ORACLE_TOLERANCE, oracle_errors
 

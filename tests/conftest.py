@@ -54,8 +54,8 @@ def real_mnist_dir() -> Path:
 def cpp_kernel():
     """FusedGRU's C++ recurrence (built on first use): skips where no compiler or ninja is
     found, fails under ``CI=true`` or when the build itself fails."""
-    from lightning_module.cpp_kernels import unavailable_reason
-    from lightning_module.gru_recurrence import cpp_recurrence
+    from lightning_module.gru.build import unavailable_reason
+    from lightning_module.gru.recurrence import cpp_recurrence
 
     reason = unavailable_reason()
     if reason is not None:
@@ -68,7 +68,7 @@ def cpp_kernel():
 @pytest.fixture
 def kernel_unavailable(monkeypatch):
     """This process behaves as if the C++ recurrence could not be built (no compiler)."""
-    from lightning_module import cpp_kernels
+    from lightning_module.gru import build as cpp_kernels
 
     monkeypatch.setattr(cpp_kernels, "_loaded", [(None, "no C++ compiler (test)")])
     monkeypatch.setattr(cpp_kernels, "_warned", set())

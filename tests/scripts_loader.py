@@ -15,3 +15,6 @@ def load_script(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+CONFIG_DIR = SCRIPTS / "configs"

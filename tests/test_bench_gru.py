@@ -1,4 +1,4 @@
-"""scripts/bench_gru.py (on lightning_module.gru_benchmark) runs end to end with tiny settings
+"""scripts/bench_gru.py (on lightning_module.tools.gru_benchmark) runs end to end with tiny settings
 and writes its two reports."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 from scripts_loader import load_script
 
-from lightning_module.gru_benchmark import build_model
+from lightning_module.tools.gru_benchmark import build_model
 
 
 def test_bench_gru_times_every_layer_and_reports_each_against_the_lstm(cpp_kernel, tmp_path):
@@ -51,4 +51,4 @@ def test_bench_gru_refuses_bad_settings_naming_them(argument, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         load_script("bench_gru").main([argument, value])
     assert exit_info.value.code == 2
-    assert f"{argument} must be >= 1" in capsys.readouterr().err
+    assert f"argument {argument}: must be >= 1" in capsys.readouterr().err

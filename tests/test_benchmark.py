@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from scripts_loader import CONFIG_DIR
 from torch.utils.flop_counter import FlopCounterMode
 
 from lightning_module import RecurrentClassifier, SequenceClassifierNet
-from lightning_module.benchmark import (
+from lightning_module.model import TRAIN_METRICS
+from lightning_module.tools.benchmark import (
     BenchmarkSettings,
     build_cli,
     cli_args,
@@ -24,8 +26,7 @@ from lightning_module.benchmark import (
     run_round,
     training_flops_per_sample,
 )
-from lightning_module.model import TRAIN_METRICS
-from lightning_module.reproduce import resolve_config
+from lightning_module.tools.reproduce import resolve_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = (
@@ -43,6 +44,7 @@ TINY = (
 def tiny_settings(data_dir: Path, **overrides) -> BenchmarkSettings:
     values = dict(
         configs=("rnn", "lstm"),
+        config_dir=str(CONFIG_DIR),
         data_dir=str(data_dir),
         steps=3,
         warmup=1,
@@ -82,7 +84,9 @@ def test_hand_loop_trains_a_copy_of_the_cli_network_with_the_configs_loss_and_cl
     mnist_dir, tmp_path
 ):
     cli = build_cli(
-        cli_args(resolve_config("rnn"), str(mnist_dir), str(tmp_path), 5, False, list(TINY))
+        cli_args(
+            resolve_config("rnn", CONFIG_DIR), str(mnist_dir), str(tmp_path), 5, False, list(TINY)
+        )
     )
     hand = make_hand_loop(cli)
     assert hand.net is not cli.model.net
@@ -99,7 +103,9 @@ def test_hand_loop_trains_a_copy_of_the_cli_network_with_the_configs_loss_and_cl
 
 
 def test_a_round_times_the_same_number_of_steps_of_each_arm(mnist_dir, tmp_path):
-    args = cli_args(resolve_config("lstm"), str(mnist_dir), str(tmp_path), 2 + 4, False, list(TINY))
+    args = cli_args(
+        resolve_config("lstm", CONFIG_DIR), str(mnist_dir), str(tmp_path), 2 + 4, False, list(TINY)
+    )
     hand = make_hand_loop(build_cli(args))
     position = hand.position
     rates = run_round(args, warmup=2, steps=4, hand=hand)
@@ -163,7 +169,7 @@ def test_a_timed_window_longer_than_one_epoch_is_refused_before_any_round(mnist_
     [
         ("steps", 0, "steps must be an integer >= 1"),
         ("warmup", -1, "warmup must be an integer >= 0"),
-        ("target_accuracy", 1.5, r"target_accuracy must be in \(0, 1\]"),
+        ("target_accuracy", 1.5, r"target_accuracy must be a number in \(0, 1\]"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_setting(field, value, message, tmp_path):
@@ -237,7 +243,14 @@ def test_the_cli_flushes_float32_denormals_to_zero_so_long_bptt_stays_fast(mnist
     assert not flushed()
     try:
         build_cli(
-            cli_args(resolve_config("lstm"), str(mnist_dir), str(tmp_path), 1, False, list(TINY))
+            cli_args(
+                resolve_config("lstm", CONFIG_DIR),
+                str(mnist_dir),
+                str(tmp_path),
+                1,
+                False,
+                list(TINY),
+            )
         )
         assert flushed()
     finally:

@@ -15,7 +15,7 @@ from tiny_cli import tiny_args
 from data import load_digit_image
 from lightning_module import RecurrentClassifier
 from lightning_module.cli import main
-from lightning_module.predictions import PredictionCSVWriter
+from lightning_module.training.predictions import PredictionCSVWriter
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lightning_module.cli import run_cli
-from lightning_module.curves import read_epoch_curves
+from lightning_module.tools.curves import read_epoch_curves
 
 CONFIG = Path(__file__).resolve().parents[1] / "scripts" / "configs" / "lstm.yaml"
 

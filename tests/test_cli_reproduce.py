@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from scripts_loader import load_script
+from scripts_loader import CONFIG_DIR, load_script
 
-from lightning_module.curves import read_epoch_curves
-from lightning_module.reproduce import resolve_config
+from lightning_module.tools.curves import read_epoch_curves
+from lightning_module.tools.reproduce import resolve_config
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
@@ -74,5 +74,7 @@ def test_reproduce_refuses_an_unknown_config_before_training(tmp_path, capsys):
 
 
 def test_config_names_resolve_to_the_yaml_files_in_scripts_configs():
-    assert resolve_config("lstm").name == "lstm.yaml"
-    assert resolve_config(str(resolve_config("gru"))) == resolve_config("gru")
+    assert resolve_config("lstm", CONFIG_DIR).name == "lstm.yaml"
+    assert resolve_config(str(resolve_config("gru", CONFIG_DIR)), CONFIG_DIR) == resolve_config(
+        "gru", CONFIG_DIR
+    )

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from lightning_module.fused_gru import FusedGRU, GRULayerFunction
-from lightning_module.gru_recurrence import PYTHON_RECURRENCE as PYTHON
+from lightning_module.gru.fused_gru import FusedGRU, GRULayerFunction
+from lightning_module.gru.recurrence import PYTHON_RECURRENCE as PYTHON
 
 # (N, T, D, H, L, bias)
 SHAPES = [

@@ -10,9 +10,9 @@ import warnings
 import pytest
 import torch
 
-from lightning_module import cpp_kernels
-from lightning_module.fused_gru import FusedGRU
-from lightning_module.gru_recurrence import PYTHON_RECURRENCE, cpp_recurrence
+from lightning_module.gru import build as cpp_kernels
+from lightning_module.gru.fused_gru import FusedGRU
+from lightning_module.gru.recurrence import PYTHON_RECURRENCE, cpp_recurrence
 
 
 def recurrence_inputs(T, N, H, dtype, bias=True, seed=0):

@@ -12,7 +12,7 @@ from torch import nn
 
 from data import MNISTDataModule
 from lightning_module.cli import run_cli
-from lightning_module.fused_gru import FusedGRU
+from lightning_module.gru.fused_gru import FusedGRU
 from lightning_module.network import SequenceClassifierNet
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_module.atomic import atomic_write_text
-from lightning_module.checkpoint_io import AtomicTorchCheckpointIO
+from lightning_module.training.checkpoint_io import AtomicTorchCheckpointIO
+from lightning_module.utils.atomic import atomic_write_text
 
 
 def test_atomic_checkpoint_io_writes_a_loadable_checkpoint_and_no_temporary_file(tmp_path):

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from lightning_module import RecurrentClassifier
-from lightning_module.figures import confusion_figure, misclassified_figure
+from lightning_module.training.figures import confusion_figure, misclassified_figure
 
 
 def batch(n: int = 6, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,7 +138,7 @@ def test_hyperparameters_are_saved_for_checkpoints():
         ({"lr": 0.0}, "lr must be a number > 0"),
         ({"lr": -1.0}, "lr must be a number > 0"),
         ({"lr_schedule": "cosine"}, "lr_schedule must be one of"),
-        ({"plateau_factor": 1.0}, r"plateau_factor must be in \(0, 1\)"),
+        ({"plateau_factor": 1.0}, r"plateau_factor must be a number in \(0, 1\)"),
         ({"plateau_patience": -1}, "plateau_patience must be an integer >= 0"),
         ({"head_init": "zeros"}, "head_init must be one of"),
         ({"tbptt_steps": 0}, "tbptt_steps must be None or an integer >= 1"),

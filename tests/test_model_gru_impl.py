@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from lightning_module import RecurrentClassifier, SequenceClassifierNet
-from lightning_module.fused_gru import FusedGRU
+from lightning_module.gru.fused_gru import FusedGRU
 
 
 def images(n=5, seed=0):

@@ -47,8 +47,8 @@ def test_the_wheel_ships_the_packages_and_the_cpp_source_but_not_scripts_or_test
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if "dist-info" not in name}
     assert top_level == {"rnn_reference", "lightning_module", "data"}
-    assert "lightning_module/csrc/gru_recurrence.cpp" in names
-    assert "lightning_module/cpp_kernels.py" in names
+    assert "lightning_module/gru/csrc/gru_recurrence.cpp" in names
+    assert "lightning_module/gru/build.py" in names
     entry_points = next(n for n in names if n.endswith("dist-info/entry_points.txt"))
     assert (
         "rnn-mnist = lightning_module.cli:main"

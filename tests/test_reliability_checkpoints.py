@@ -18,18 +18,19 @@ from types import SimpleNamespace
 import pytest
 import torch
 from matplotlib.figure import Figure
+from scripts_loader import CONFIG_DIR
 from tiny_cli import tiny_args
 
 from lightning_module import RecurrentClassifier
-from lightning_module import reproduce as reproduce_module
-from lightning_module.checkpoint_io import AtomicTorchCheckpointIO, CheckpointError
 from lightning_module.cli import main
-from lightning_module.curves import plot_curves
-from lightning_module.predictions import PredictionCSVWriter
+from lightning_module.tools import reproduce as reproduce_module
+from lightning_module.tools.curves import plot_curves
+from lightning_module.training.checkpoint_io import AtomicTorchCheckpointIO, CheckpointError
+from lightning_module.training.predictions import PredictionCSVWriter
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
-ATOMIC_PY = Path(__file__).resolve().parents[1] / "lightning_module" / "atomic.py"
+ATOMIC_PY = Path(__file__).resolve().parents[1] / "lightning_module" / "utils" / "atomic.py"
 
 
 class MakesAFolder:
@@ -263,11 +264,11 @@ def test_a_failing_results_write_keeps_the_previous_json_and_markdown(tmp_path, 
         "train_samples_per_s": 10.0,
     }
     monkeypatch.setattr(reproduce_module, "train_config", lambda path, extra: dict(row))
-    reproduce_module.reproduce(["lstm"], tmp_path, [], "cmd")
+    reproduce_module.reproduce(["lstm"], tmp_path, [], "cmd", CONFIG_DIR)
     previous = {p.name: p.read_text() for p in tmp_path.iterdir()}
     assert set(previous) == {"reproduce.json", "reproduce.md"}
     monkeypatch.setattr(Path, "write_text", half_then_fail(Path.write_text))
     with pytest.raises(OSError, match="disk full"):
-        reproduce_module.reproduce(["lstm", "gru"], tmp_path, [], "cmd")
+        reproduce_module.reproduce(["lstm", "gru"], tmp_path, [], "cmd", CONFIG_DIR)
     monkeypatch.undo()
     assert {p.name: p.read_text() for p in tmp_path.iterdir()} == previous

@@ -17,7 +17,7 @@ from pytorch_lightning.callbacks import Callback
 
 from lightning_module import RecurrentClassifier
 from lightning_module.cli import main, run_cli
-from lightning_module.training_guards import NonFiniteLossError, NonFiniteLossGuard
+from lightning_module.training.guards import NonFiniteLossError, NonFiniteLossGuard
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 

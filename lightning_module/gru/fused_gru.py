@@ -34,11 +34,11 @@ What this layer does instead (per layer, time-major internally):
 - backward (``torch.autograd.Function``): the backward recurrence yields the gradients of every
   step's gate pre-activations; the gradients of the input and of all weights and biases are
   then one large matmul or sum each over all T*N rows, instead of T small ones.
-- the two loops over time (a :class:`~lightning_module.gru_recurrence.Recurrence`) come in
+- the two loops over time (a :class:`~lightning_module.gru.recurrence.Recurrence`) come in
   two implementations with the same signature and results:
 
   - ``"cpp"`` (``csrc/gru_recurrence.cpp``, compiled on first use by
-    :mod:`lightning_module.cpp_kernels`): per step one matmul and one vectorized pass over the
+    :mod:`lightning_module.gru.build`): per step one matmul and one vectorized pass over the
     (N, H) tile that computes every gate (exp within 20 ulp; the results stay within float32
     rounding of ``nn.GRU``, tested). It removes most of the per-step dispatch cost that kept
     the Python loops below the LSTM at 2 threads (``python scripts/bench_gru.py`` compares
@@ -68,12 +68,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lightning_module.gru_recurrence import (
+from lightning_module.gru.recurrence import (
     PYTHON_RECURRENCE,
     RECURRENCES,
     Recurrence,
     cpp_recurrence,
 )
+from lightning_module.utils.checks import require_int, require_number
 
 
 def gru_layer_forward(
@@ -221,14 +222,8 @@ class FusedGRU(nn.Module):
             ("hidden_size", hidden_size),
             ("num_layers", num_layers),
         ]:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"FusedGRU: {name} must be an integer >= 1, got {value!r}")
-        if (
-            isinstance(dropout, bool)
-            or not isinstance(dropout, (int, float))
-            or not (0.0 <= dropout <= 1.0)
-        ):
-            raise ValueError(f"FusedGRU: dropout must be a number in [0, 1], got {dropout!r}")
+            require_int(f"FusedGRU: {name}", value, 1)
+        require_number("FusedGRU: dropout", dropout, 0, 1)
         if dropout > 0 and num_layers == 1:
             warnings.warn(
                 "FusedGRU: dropout applies between layers only, so it has no effect with "

@@ -17,7 +17,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import BasePredictionWriter
 
-from lightning_module.atomic import atomic_write_text
+from lightning_module.utils.atomic import atomic_write_text
 
 
 class PredictionCSVWriter(BasePredictionWriter):

@@ -37,8 +37,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -53,11 +51,13 @@ import torch
 import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback
 
-from lightning_module.atomic import atomic_write_text
 from lightning_module.augment import random_shift
 from lightning_module.cli import run_cli
 from lightning_module.network import IMAGE_PIXELS, SequenceClassifierNet
-from lightning_module.reproduce import resolve_config
+from lightning_module.tools.reproduce import resolve_config
+from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.checks import require_int, require_number
+from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("rnn", "lstm", "gru")
 GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -223,14 +223,7 @@ class HandLoop:
     def __post_init__(self) -> None:
         self.net.train()
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr)
-        if self.l2_scope == "output":
-            self.l2_weights = [self.net.head.weight]
-        else:
-            self.l2_weights = [
-                p
-                for name, p in self.net.named_parameters()
-                if name.rsplit(".", 1)[-1].startswith("weight")
-            ]
+        self.l2_weights = self.net.l2_weights(self.l2_scope)
         self.generator = torch.Generator().manual_seed(0)
         self._reshuffle()
 
@@ -299,7 +292,8 @@ class BenchmarkSettings:
     """What to run.
 
     Args:
-        configs: config names (scripts/configs/<name>.yaml) or YAML paths.
+        configs: config names (``<config_dir>/<name>.yaml``) or YAML paths.
+        config_dir: the folder config names are looked up in.
         data_dir: MNIST root holding ``MNIST/raw/``.
         steps: timed training steps per arm and round.
         warmup: untimed steps before them.
@@ -316,6 +310,7 @@ class BenchmarkSettings:
     """
 
     configs: tuple[str, ...] = DEFAULT_CONFIGS
+    config_dir: str = "scripts/configs"
     data_dir: str = ""
     steps: int = 100
     warmup: int = 10
@@ -331,15 +326,10 @@ class BenchmarkSettings:
 
     def validate(self) -> None:
         for name in ("steps", "rounds", "matmul_size", "accuracy_max_epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.warmup, bool) or not isinstance(self.warmup, int) or self.warmup < 0:
-            raise ValueError(f"warmup must be an integer >= 0, got {self.warmup!r}")
-        if not 0 < self.target_accuracy <= 1:
-            raise ValueError(f"target_accuracy must be in (0, 1], got {self.target_accuracy}")
-        if self.val_check_interval is not None and self.val_check_interval < 1:
-            raise ValueError(f"val_check_interval must be >= 1, got {self.val_check_interval}")
+            require_int(name, getattr(self, name), 1)
+        require_int("warmup", self.warmup, 0)
+        require_number("target_accuracy", self.target_accuracy, 0, 1, low_open=True)
+        require_int("val_check_interval", self.val_check_interval, 1, optional=True)
         if not self.configs:
             raise ValueError("configs must name at least one config")
 
@@ -447,7 +437,7 @@ def time_to_accuracy(settings: BenchmarkSettings, save_dir: str) -> dict[str, An
     The clock starts before the CLI builds anything, so it counts data loading, every
     validation and checkpointing: what a user waits for.
     """
-    config = resolve_config(settings.accuracy_config)
+    config = resolve_config(settings.accuracy_config, settings.config_dir)
     start = time.perf_counter()
     clock = AccuracyClock(start, settings.target_accuracy)
     args = [
@@ -483,19 +473,6 @@ def time_to_accuracy(settings: BenchmarkSettings, save_dir: str) -> dict[str, An
     }
 
 
-def environment() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "pytorch_lightning": pl.__version__,
-        "machine": platform.machine(),
-        "processor": platform.processor() or None,
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-
-
 def run_benchmark(
     settings: BenchmarkSettings,
     results_dir: str | Path,
@@ -504,9 +481,11 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Run everything ``settings`` asks for; write ``benchmark.json`` and ``benchmark.md``."""
     settings.validate()
-    configs = [resolve_config(name) for name in settings.configs]  # all checked before work
+    configs = [
+        resolve_config(name, settings.config_dir) for name in settings.configs
+    ]  # all checked before work
     if settings.time_to_accuracy:
-        resolve_config(settings.accuracy_config)
+        resolve_config(settings.accuracy_config, settings.config_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     peak = measure_matmul_peak(settings.matmul_size, device=device)
     say(f"fp32 matmul peak ({settings.matmul_size}^2, {device}): {peak:,.0f} GFLOP/s")

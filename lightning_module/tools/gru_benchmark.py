@@ -18,7 +18,7 @@ import time
 import torch
 from torch import nn
 
-from lightning_module.fused_gru import FusedGRU
+from lightning_module.gru.fused_gru import FusedGRU
 
 T_STEPS, D_INPUT, N_CLASSES = 28, 28, 10
 # fused_gru_cpp is what gru_impl "auto"/"fused" trains with on CPU; fused_gru_python is its

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from lightning_module.cpp_kernels import load_gru_recurrence, warn_once
+from lightning_module.gru.build import load_gru_recurrence, warn_once
 
 
 @dataclass(frozen=True)

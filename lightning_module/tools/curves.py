@@ -15,7 +15,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from lightning_module.atomic import atomic_output
+from lightning_module.utils.atomic import atomic_output
 
 FIGURES = {
     "loss": ("train_loss", "val_loss"),

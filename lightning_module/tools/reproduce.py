@@ -13,30 +13,27 @@ test accuracy of the best checkpoint, the wall time of fit + test, and the train
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from lightning_module.atomic import atomic_write_text
 from lightning_module.cli import run_cli
-from lightning_module.curves import read_epoch_curves
-from lightning_module.speed import TrainingSpeed
+from lightning_module.tools.curves import read_epoch_curves
+from lightning_module.tools.speed import TrainingSpeed
+from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.environment import environment
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "scripts" / "configs"
 DEFAULT_CONFIGS = ("rnn", "lstm", "gru")
 
 
-def resolve_config(name_or_path: str) -> Path:
-    """A config name (``lstm``) means ``scripts/configs/lstm.yaml``; anything else is a path."""
+def resolve_config(name_or_path: str, config_dir: str | Path) -> Path:
+    """A config name (``lstm``) means ``<config_dir>/lstm.yaml``; a ``.yaml`` path is itself."""
+    config_dir = Path(config_dir)
     candidate = Path(name_or_path)
     if candidate.suffix not in (".yaml", ".yml"):
-        candidate = CONFIG_DIR / f"{name_or_path}.yaml"
+        candidate = config_dir / f"{name_or_path}.yaml"
     if not candidate.is_file():
-        known = sorted(path.stem for path in CONFIG_DIR.glob("*.yaml"))
+        known = sorted(path.stem for path in config_dir.glob("*.yaml"))
         raise FileNotFoundError(f"config {name_or_path!r} not found: {candidate} (known: {known})")
     return candidate
 
@@ -73,17 +70,6 @@ def train_config(config: Path, extra_args: list[str]) -> dict[str, Any]:
     }
 
 
-def environment() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-
-
 def markdown_table(rows: list[dict[str, Any]], command: str) -> str:
     lines = [
         "# Reproduction results",
@@ -105,14 +91,18 @@ def markdown_table(rows: list[dict[str, Any]], command: str) -> str:
 
 
 def reproduce(
-    configs: list[str], results_dir: str | Path, extra_args: list[str], command: str
+    configs: list[str],
+    results_dir: str | Path,
+    extra_args: list[str],
+    command: str,
+    config_dir: str | Path,
 ) -> dict[str, Any]:
     """Train every config in turn and write ``reproduce.json`` and ``reproduce.md`` atomically.
 
     All config names are checked before any training starts. The files are rewritten after each
     config, so a long run that is interrupted keeps the rows finished so far.
     """
-    paths = [resolve_config(name) for name in configs]
+    paths = [resolve_config(name, config_dir) for name in configs]
     results_dir = Path(results_dir)
     report: dict[str, Any] = {"command": command, "environment": environment(), "runs": []}
     for path in paths:

@@ -1,15 +1,15 @@
 """Build and load the C++ GRU recurrence (``csrc/gru_recurrence.cpp``) on first use.
 
 The source ships inside the package and is compiled by ``torch.utils.cpp_extension.load`` the
-first time a :class:`~lightning_module.fused_gru.FusedGRU` needs it (about 20 s on two
-cores), into torch's extension cache (``$TORCH_EXTENSIONS_DIR``, by default
-``~/.cache/torch_extensions``); later processes load the cached library in about 2 s (torch
-checks the compiler and asks ninja whether the build is current). Building needs a C++20
+first time a :class:`~lightning_module.gru.fused_gru.FusedGRU` needs it, into torch's extension
+cache (``$TORCH_EXTENSIONS_DIR``, by default ``~/.cache/torch_extensions``); later processes only
+load the cached library (torch checks the compiler and asks ninja whether the build is
+current). Building needs a C++20
 compiler (torch's flags) and ``ninja`` (a dependency; the pip package's binary is found even
 when the environment is not activated). When either is missing, or the
 build fails, :func:`load_gru_recurrence` returns why, and ``FusedGRU(recurrence="auto")`` says
 so once (a ``RuntimeWarning``) and runs the same recurrence as Python loops of ATen ops
-(slower at two threads, the same results within float rounding). Set
+(the same results within float rounding, slower). Set
 ``RNN_MNIST_CPP_KERNELS=0`` to never build it.
 """
 
@@ -23,11 +23,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import torch
-from pytorch_lightning.utilities import rank_zero_info
 
 SOURCE = Path(__file__).resolve().parent / "csrc" / "gru_recurrence.cpp"
 ENV_SWITCH = "RNN_MNIST_CPP_KERNELS"
 NAME = "rnn_mnist_gru_recurrence"
+
+_log = logging.getLogger(__name__)
 
 _loaded: list[tuple[SimpleNamespace | None, str | None]] = []  # at most one entry: the result
 _warned: set[str] = set()
@@ -71,8 +72,8 @@ def first_build_notice(build_dir: Path) -> str | None:
     if any(build_dir.glob(f"{NAME}*.so")):
         return None
     return (
-        f"Compiling FusedGRU's C++ recurrence into {build_dir} (first use only; about 20 s "
-        "on 2 cores)"
+        f"Compiling FusedGRU's C++ recurrence into {build_dir} (first use only; it takes "
+        "a while, later runs load it)"
     )
 
 
@@ -98,8 +99,9 @@ def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
             finally:
                 extension_logger.setLevel(level)
             notice = first_build_notice(Path(cpp_extension._get_build_directory(NAME, False)))
-            if notice:
-                rank_zero_info(notice)
+            # one line per job, not per DDP process: only global rank 0 announces it
+            if notice and os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) == "0":
+                _log.warning(notice)
             cpp_extension.load(
                 name=NAME,
                 sources=[str(SOURCE)],

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from lightning_module.atomic import atomic_output
+from lightning_module.utils.atomic import atomic_output
 
 
 class CheckpointError(ValueError):

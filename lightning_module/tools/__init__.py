@@ -1,0 +1,4 @@
+"""Repository tooling: benchmarks, reproduction and curves, driven by ``scripts/``.
+
+Independent of the checkout: every entry point takes the config folder as an argument.
+"""

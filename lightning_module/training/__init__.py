@@ -1,0 +1,4 @@
+"""What the CLI wires into the Trainer: guards, checkpoint IO, the prediction writer, TensorBoard.
+
+Callbacks and IO only; the model and the network do not import from here except for logging.
+"""
