@@ -39,7 +39,7 @@ class TensorPairDataset(Dataset):
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """One batch: inputs (B, 28, 28) and targets (B,) for the B ``indices``."""
         index = torch.as_tensor(indices, dtype=torch.long, device=self.inputs.device)
-        # index_select: measured here about 50x faster than advanced indexing ``inputs[index]``.
+        # index_select takes a contiguous fast path that advanced indexing ``inputs[index]`` lacks.
         return self.inputs.index_select(0, index), self.targets.index_select(0, index)
 
     def to(self, device: torch.device | str) -> TensorPairDataset:

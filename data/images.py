@@ -17,7 +17,7 @@ Conversion (in this order), mirroring how MNIST was made from NIST scans:
    so its longer side is 20 px keeping the aspect ratio (Lanczos, anti-aliased), and rescale so
    the brightest pixel is 1.
 5. Paste into a black 28x28 field so that the centre of mass of the intensities lies at pixel
-   (14, 14) (as in MNIST, measured: 13.99 +- 0.29 rows, 14.00 +- 0.29 columns); parts pushed
+   (14, 14), as in MNIST; parts pushed
    outside the field by a lopsided digit are cut off.
 
 A uniform picture (including a 1x1 image) has no ink: it becomes an all-black 28x28 image.

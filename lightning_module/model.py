@@ -3,10 +3,10 @@
 Shape legend: N batch, C classes, K kept misclassified examples.
 
 One shared step serves train, validation and test: logits from ``SequenceClassifierNet``,
-softmax cross-entropy plus the L2 term, all logged per epoch only (no per-step logging and no
-host syncs in the training step: training adds to sums on the device, logged at epoch end;
-torchmetrics run with ``validate_args=False`` because their argument checks read tensors back
-to the host).
+softmax cross-entropy plus the L2 term, all logged per epoch only. The training step logs
+nothing and syncs nothing: it keeps references to each step's detached results, reduced once
+at epoch end (``_keep_for_train_metrics``); torchmetrics run with ``validate_args=False``
+because their argument checks read tensors back to the host.
 """
 
 from __future__ import annotations
@@ -208,13 +208,10 @@ class RecurrentClassifier(pl.LightningModule):
         logits: torch.Tensor,
         labels: torch.Tensor,
     ) -> None:
-        # Each self.log call costs 0.2-0.5 ms in Lightning 2.6 (it re-walks its record of the
-        # metric every call): four per step were 1-2 ms, 10-20% of an LSTM-128 step on CPU
-        # (scripts/benchmark.py; Lightning/hand-loop ratio 0.54 -> 0.9 at hidden 128). Summing
-        # on the device instead still took ~11 small ops (~50 us) per step; keeping references
-        # to the step's detached tensors takes none, and on_train_epoch_end reduces them all at
-        # once (the same batch-weighted means as per-step logging; the epoch's logits are
-        # 55000 x 10 floats).
+        # A per-step self.log re-walks Lightning's record of the metric on every call, and
+        # summing on the device is a dozen small ops per step; a reference to each detached
+        # tensor costs neither. on_train_epoch_end reduces them all at once into the same
+        # batch-weighted means that per-step logging gives (the epoch's logits are small).
         self._train_steps.append(
             (loss.detach(), data_loss.detach(), l2.detach(), logits.detach(), labels)
         )

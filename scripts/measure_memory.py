@@ -13,9 +13,9 @@ reports its peak resident memory (``VmHWM``; see ``peak_rss_mb``):
   activations of the BPTT window plus the gradients and Adam's state.
 - ``fit`` rows (``--fit``): the real command, ``rnn-mnist fit --config
   scripts/configs/pixel_lstm.yaml`` for ``--steps`` steps on the real MNIST (its 60,000 images
-  are held in memory as float32, ~188 MB), validation off, the post-fit test on one batch.
+  are held in memory as float32), validation off, the post-fit test on one batch.
 
-On CPU, oneDNN builds an LSTM kernel per new input shape (3-6 s for 784 steps), so the first
+On CPU, oneDNN builds an LSTM kernel per new input shape, so the first
 step is slow; memory is unaffected. Writes results/memory.json and results/memory.md.
 """
 

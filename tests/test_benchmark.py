@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from scripts_loader import CONFIG_DIR
+from tiny_cli import tiny_args
 from torch.utils.flop_counter import FlopCounterMode
 
 from lightning_module import RecurrentClassifier, SequenceClassifierNet
@@ -29,16 +30,7 @@ from lightning_module.tools.benchmark import (
 from lightning_module.tools.reproduce import resolve_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TINY = (
-    "--data.val_size",
-    "100",
-    "--data.batch_size",
-    "10",
-    "--model.hidden_size",
-    "8",
-    "--trainer.enable_model_summary",
-    "false",
-)
+TINY = tuple(tiny_args(None, None, name=None, batch_size=10))
 
 
 def tiny_settings(data_dir: Path, **overrides) -> BenchmarkSettings:

@@ -8,6 +8,7 @@ import pytest
 import torch
 from pytorch_lightning.callbacks import EarlyStopping
 from pytorch_lightning.loggers import TensorBoardLogger
+from tiny_cli import tiny_args
 
 from lightning_module.cli import run_cli
 
@@ -35,20 +36,9 @@ def run_one_batch(config: Path, data_dir: Path, tmp_path: Path):
             "fit",
             "--config",
             str(config),
-            "--data.data_dir",
-            str(data_dir),
-            "--data.val_size",
-            "100",
-            "--data.batch_size",
-            "10",
-            "--model.hidden_size",
-            "8",
-            "--trainer.logger.init_args.save_dir",
-            str(tmp_path / "runs"),
+            *tiny_args(data_dir, tmp_path / "runs", name=None, batch_size=10),
             "--trainer.fast_dev_run",
             "true",
-            "--trainer.enable_progress_bar",
-            "false",
         ]
     )
 

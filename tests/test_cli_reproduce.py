@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from scripts_loader import CONFIG_DIR, load_script
+from tiny_cli import tiny_args
 
 from lightning_module.tools.curves import read_epoch_curves
 from lightning_module.tools.reproduce import resolve_config
@@ -23,22 +24,9 @@ def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tm
             "--results-dir",
             str(results),
             "--",
-            "--data.data_dir",
-            str(mnist_dir),
-            "--data.val_size",
-            "100",
-            "--data.batch_size",
-            "50",
-            "--model.hidden_size",
-            "8",
+            *tiny_args(mnist_dir, tmp_path / "runs", name=None),
             "--trainer.max_epochs",
             "2",
-            "--trainer.enable_progress_bar",
-            "false",
-            "--trainer.enable_model_summary",
-            "false",
-            "--trainer.logger.init_args.save_dir",
-            str(tmp_path / "runs"),
         ]
     )
     assert code == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_cli import tiny_args
 from torch import nn
 
 from data import MNISTDataModule
@@ -23,22 +24,9 @@ def fast_dev_run(data_dir: Path, runs: Path, *options: str):
     return run_cli(
         [
             "fit",
-            "--data.data_dir",
-            str(data_dir),
-            "--data.val_size",
-            "100",
-            "--data.batch_size",
-            "50",
-            "--model.hidden_size",
-            "8",
+            *tiny_args(data_dir, runs, name=None),
             "--trainer.fast_dev_run",
             "true",
-            "--trainer.enable_progress_bar",
-            "false",
-            "--trainer.enable_model_summary",
-            "false",
-            "--trainer.logger.init_args.save_dir",
-            str(runs),
             *options,
         ]
     )

@@ -116,7 +116,7 @@ def test_optimizer_is_adam_with_the_given_lr_and_plateau_schedule_monitors_val_l
     assert plateau["lr_scheduler"]["monitor"] == "val_loss"
 
 
-def test_hyperparameters_are_saved_for_checkpoints():
+def test_constructor_arguments_are_recorded_in_hparams_and_the_permutation_in_the_state_dict():
     model = RecurrentClassifier(cell="gru", hidden_size=12, permute=True, permute_seed=5)
     assert model.hparams.cell == "gru"
     assert model.hparams.hidden_size == 12

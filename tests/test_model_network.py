@@ -103,21 +103,7 @@ def gradients(net: SequenceClassifierNet, x: torch.Tensor) -> dict[str, torch.Te
     return {name: p.grad.clone() for name, p in net.named_parameters()}
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-def test_truncated_bptt_with_k_at_least_t_gives_exactly_the_full_bptt_gradients(cell):
-    torch.manual_seed(0)
-    full = SequenceClassifierNet(cell=cell, hidden_size=6, pixels_per_step=28).train()
-    truncated = SequenceClassifierNet(
-        cell=cell, hidden_size=6, pixels_per_step=28, tbptt_steps=28
-    ).train()
-    truncated.load_state_dict(full.state_dict())
-    x = images()
-    expected, got = gradients(full, x), gradients(truncated, x)
-    for name in expected:
-        assert torch.equal(expected[name], got[name]), name
-
-
-@pytest.mark.parametrize("k", [1, 5, 10])
+@pytest.mark.parametrize("k", [1, 5, 10, 14, 27])
 def test_truncated_bptt_with_k_below_t_equals_backprop_through_only_the_last_chunk(k):
     torch.manual_seed(0)
     net = SequenceClassifierNet(cell="lstm", hidden_size=6, pixels_per_step=28, tbptt_steps=k)

@@ -3,7 +3,6 @@ torch-oracle table."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import matplotlib.image
 import pytest
+from scripts_loader import load_script
 
 import rnn_reference.rnn_cell
 import rnn_reference.torch_oracle
@@ -20,16 +20,9 @@ from rnn_reference import CELLS
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_gradient_check_script_prints_a_row_per_parameter_and_exits_zero(cell, capsys):
-    script = _load_script("gradient_check")
+    script = load_script("gradient_check")
     assert script.main(["--cell", cell, "--readout", "every"]) == 0
     out = capsys.readouterr().out
     names = rnn_reference.CELLS[cell].parameter_names + ("Why", "by")
@@ -41,7 +34,7 @@ def test_gradient_check_script_prints_a_row_per_parameter_and_exits_zero(cell, c
 def test_gradient_check_script_exits_nonzero_and_names_the_parameters_when_backward_is_broken(
     monkeypatch, capsys
 ):
-    script = _load_script("gradient_check")
+    script = load_script("gradient_check")
     monkeypatch.setattr(rnn_reference.rnn_cell, "tanh_backward", lambda dout, cache: dout)
     assert script.main(["--cell", "rnn"]) == 1
     assert "FAILED: Wxh, Whh, bh" in capsys.readouterr().out
@@ -62,7 +55,7 @@ def test_gradient_check_script_runs_as_a_program():
 
 
 def test_gradient_check_script_rejects_an_unknown_cell(capsys):
-    script = _load_script("gradient_check")
+    script = load_script("gradient_check")
     with pytest.raises(SystemExit) as exit_info:
         script.main(["--cell", "transformer"])
     assert exit_info.value.code == 2
@@ -70,7 +63,7 @@ def test_gradient_check_script_rejects_an_unknown_cell(capsys):
 
 
 def test_plot_script_writes_a_png_and_leaves_no_temporary_file(tmp_path):
-    script = _load_script("plot_gradient_norms")
+    script = load_script("plot_gradient_norms")
     out = tmp_path / "figures" / "norms.png"
     assert script.main(["--steps", "100", "--hidden-size", "8", "--out", str(out)]) == 0
     image = matplotlib.image.imread(out)
@@ -80,7 +73,7 @@ def test_plot_script_writes_a_png_and_leaves_no_temporary_file(tmp_path):
 
 @pytest.mark.parametrize("argv", [["--steps", "0"], ["--out", "figure.pdf"]])
 def test_plot_script_rejects_bad_arguments_before_computing(argv, capsys):
-    script = _load_script("plot_gradient_norms")
+    script = load_script("plot_gradient_norms")
     with pytest.raises(SystemExit) as exit_info:
         script.main(argv)
     assert exit_info.value.code == 2
@@ -90,7 +83,7 @@ def test_plot_script_rejects_bad_arguments_before_computing(argv, capsys):
 def test_torch_oracle_script_prints_every_case_and_the_worst_per_cell_and_writes_json(
     tmp_path, capsys
 ):
-    script = _load_script("torch_oracle")
+    script = load_script("torch_oracle")
     out_json = tmp_path / "results" / "torch_oracle.json"
     assert script.main(["--json", str(out_json)]) == 0
     out = capsys.readouterr().out
@@ -118,7 +111,7 @@ def test_torch_oracle_script_prints_every_case_and_the_worst_per_cell_and_writes
 def test_torch_oracle_script_exits_nonzero_and_names_the_failing_cases_when_backward_is_broken(
     monkeypatch, capsys
 ):
-    script = _load_script("torch_oracle")
+    script = load_script("torch_oracle")
     monkeypatch.setattr(rnn_reference.rnn_cell, "tanh_backward", lambda dout, cache: dout)
     assert script.main([]) == 1
     out = capsys.readouterr().out
@@ -129,7 +122,7 @@ def test_torch_oracle_script_exits_nonzero_and_names_the_failing_cases_when_back
 
 
 def test_torch_oracle_script_rejects_a_folder_as_the_json_path(tmp_path, capsys):
-    script = _load_script("torch_oracle")
+    script = load_script("torch_oracle")
     with pytest.raises(SystemExit) as exit_info:
         script.main(["--json", str(tmp_path)])
     assert exit_info.value.code == 2

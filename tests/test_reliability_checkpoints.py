@@ -1,4 +1,4 @@
-"""Issue 6, point 5: unusable checkpoints are refused clearly and never run code; writes are atomic.
+"""Unusable checkpoints are refused clearly and never run code; writes are atomic.
 
 Every bad file is tried through ``RecurrentClassifier.load_from_checkpoint`` and through the CLI's
 ``--ckpt_path`` (fit, test, predict); the malicious pickles would create a marker folder if any

@@ -1,4 +1,4 @@
-"""Issue 6, points 4 and 7: bad configuration and bad data files through the ``rnn-mnist`` CLI.
+"""Bad configuration and bad data files through the ``rnn-mnist`` CLI.
 
 Each case runs ``main`` as the console script does and checks the exit code, the one-line
 ``error:`` message on stderr (naming the argument or file), the absence of a traceback, and

@@ -1,4 +1,4 @@
-"""Issue 6, point 3: a diverging run stops at its first non-finite loss and keeps its checkpoints.
+"""A diverging run stops at its first non-finite loss and keeps its checkpoints.
 
 Two ways to diverge: a real one (lr=1e30 with the practical's L2 of 1e-3: the first Adam step
 moves every weight by about 1e30, so the next loss, 1e-3 * 1/2 ||W||^2 ~ 1e57, overflows

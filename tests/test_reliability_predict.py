@@ -1,4 +1,4 @@
-"""Issue 6, point 6: ``rnn-mnist predict`` on a folder of awkward and broken image files.
+"""``rnn-mnist predict`` on a folder of awkward and broken image files.
 
 Convertible images (colour, 16-bit, 1x1, large) are classified after data.images' documented
 conversion; unreadable ones (not an image, empty, too large by header, truncated) each get a CSV

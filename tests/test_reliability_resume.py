@@ -1,4 +1,4 @@
-"""Issue 6, points 1-2: a run killed with SIGKILL resumes exactly; seeds make runs reproducible.
+"""A run killed with SIGKILL resumes exactly; seeds make runs reproducible.
 
 The killed run is a real ``python -m lightning_module.cli fit`` subprocess. ``BatchProbe`` (this
 file, added through the CLI's own ``trainer.callbacks`` option, so the library has no test-only

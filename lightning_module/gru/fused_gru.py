@@ -1,50 +1,4 @@
-"""A GRU layer for CPU training with a hand-written backward: a drop-in for ``nn.GRU``.
-
-Why ``nn.GRU`` trains slowly on CPU (torch 2.14.1, this 2-core machine, batch 100, T=28, D=28,
-H=128, Adam; ``python scripts/bench_gru.py --profile`` prints the profiles and the oneDNN
-on/off comparison):
-
-- ``nn.LSTM`` on CPU runs through oneDNN: ``aten::lstm`` checks ``use_mkldnn`` and calls one
-  fused kernel per layer for the forward (``aten::mkldnn_rnn_layer``) and one for the whole
-  backward (``aten::mkldnn_rnn_layer_backward``): 98% and 95% of the LSTM's profiled time.
-  Only the LSTM has that branch in ``aten/src/ATen/native/RNN.cpp``; ``mkldnn_rnn_layer``
-  even takes a ``mode`` argument, but its CPU code calls ``ideep::lstm_*`` unconditionally, so
-  there is no oneDNN GRU to call. ``aten::gru`` always takes the generic path, which builds the
-  GRU from ATen ops one time step at a time: per training step 29 ``addmm``, 59 ``mm``, 59
-  ``cat``, ~200 ``add_``, 112 ``mul`` and 56 ``sigmoid_`` calls (profiled), each on a 100x384
-  tile or smaller. Its backward is the autograd graph of all of those (~35 nodes per time
-  step), so the gradient of ``weight_hh`` is 28 separate 100-row matmuls plus 28 ``cat`` and
-  accumulations instead of one large matmul; per-op dispatch and autograd overhead, not
-  arithmetic, dominate.
-- Measured (hand-written loop, forward / backward+Adam per batch, 2 threads, machine nearly
-  idle): LSTM-128 4.6 / 9.0 ms = 7,350 samples/s; GRU-128 7.7 / 16.0 ms = 4,200 samples/s.
-  With oneDNN off (``torch.backends.mkldnn.flags(enabled=False)``) the LSTM falls to
-  10.4 / 18.5 ms = 3,470 samples/s, below the GRU (3,840): the gap is the missing fused
-  kernel, not the GRU's math. Threads are not the cause (1 thread: GRU 4,900, LSTM 6,400).
-- On this shared machine every op that opens a parallel region (matmuls; ``tanh``, which runs
-  in parallel even on a 100x128 tile) can wait a whole scheduler slice for its second thread
-  while other processes run: 4-8 ms instead of 6-10 us were measured for single ops at 2
-  threads under load. That is why figures at 2 threads swing by 5x between runs, and why the
-  issue measured 2,400 samples/s for the GRU.
-
-What this layer does instead (per layer, time-major internally):
-
-- forward: the input projection of all T steps is one matmul (all biases except b_hn added
-  once); no autograd graph is recorded for the steps.
-- backward (``torch.autograd.Function``): the backward recurrence yields the gradients of every
-  step's gate pre-activations; the gradients of the input and of all weights and biases are
-  then one large matmul or sum each over all T*N rows, instead of T small ones.
-- the two loops over time (a :class:`~lightning_module.gru.recurrence.Recurrence`) come in
-  two implementations with the same signature and results:
-
-  - ``"cpp"`` (``csrc/gru_recurrence.cpp``, compiled on first use by
-    :mod:`lightning_module.gru.build`): per step one matmul and one vectorized pass over the
-    (N, H) tile that computes every gate (exp within 20 ulp; the results stay within float32
-    rounding of ``nn.GRU``, tested). It removes most of the per-step dispatch cost that kept
-    the Python loops below the LSTM at 2 threads (``python scripts/bench_gru.py`` compares
-    both with nn.LSTM and nn.GRU: ``results/bench_gru.md``).
-  - ``"python"``: 7 (forward) and 10 + one ``addmm_`` (backward) small ATen ops per step into
-    preallocated buffers: any device and dtype; the fallback where no compiler is found.
+"""FusedGRU: the function and parameters of ``nn.GRU``, with a fast training path on CPU.
 
 Shapes: N batch, T steps, D input features (hidden size of the layer below for layers > 0),
 H hidden units. Gate order r, z, n, as in ``nn.GRU``::
@@ -56,6 +10,29 @@ H hidden units. Gate order r, z, n, as in ``nn.GRU``::
 
 ``weight_ih`` (3H, D) stacks [W_ir; W_iz; W_in], ``weight_hh`` (3H, H) stacks
 [W_hr; W_hz; W_hn], and the biases (3H,) likewise, so state dicts load into and from ``nn.GRU``.
+Divergence from Cho et al. (2014), shared with ``nn.GRU`` and cuDNN: the reset gate multiplies
+``h_{t-1} W_hn^T + b_hn`` *after* the matrix product, not ``h_{t-1}`` before it.
+
+Why a layer of our own: on CPU ``nn.LSTM`` runs through oneDNN, one fused kernel for the
+forward and one for the whole backward, but there is no oneDNN GRU, so ``nn.GRU`` is built from
+small ATen ops one time step at a time and its backward is their autograd graph; per-op dispatch
+and autograd overhead, not arithmetic, dominate (``python scripts/bench_gru.py --profile``
+prints the profiles). This layer, per layer and time-major internally:
+
+- forward: the input projection of all T steps is one matmul (all biases except b_hn added
+  once); no autograd graph is recorded for the steps.
+- backward (``torch.autograd.Function``): the backward recurrence yields the gradients of every
+  step's gate pre-activations; the gradients of the input and of all weights and biases are
+  then one large matmul or sum each over all T*N rows, instead of T small ones.
+- the two loops over time (a :class:`~lightning_module.gru.recurrence.Recurrence`) come in
+  two implementations with the same signature and results:
+
+  - ``"cpp"`` (``csrc/gru_recurrence.cpp``, compiled on first use by
+    :mod:`lightning_module.gru.build`): per step one matmul and one vectorized pass over the
+    (N, H) tile that computes every gate, which removes the per-step dispatch cost.
+  - ``"python"``: a few small ATen ops per step into preallocated buffers: any device and
+    dtype; the fallback where no compiler is found.
+
 On a GPU, ``nn.GRU`` (cuDNN) is the faster choice; this layer works there but is not tuned.
 """
 

@@ -96,8 +96,8 @@ def python_backward_recurrence(
     """
     T, N, H = hs.shape
     # The step's factors are used while that step's gates are in cache: precomputing them for
-    # all T at once, as whole-sequence ops, streams several T x N x H arrays through memory
-    # and measured slower here.
+    # all T at once, as whole-sequence ops, would stream several T x N x H arrays through
+    # memory instead.
     dgh = hs.new_empty(T, N, 3 * H)
     dgx_n = hs.new_empty(T, N, H)
     dgh_t, dgx_n_t = dgh.unbind(0), dgx_n.unbind(0)
