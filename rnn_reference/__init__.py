@@ -40,6 +40,17 @@ where, pass/fail) and prints its table only with ``verbose=True``; ``rnn_forward
 ``verbose`` defaults to False (the practical printed every step, also inside ``bptt``).
 The GRU follows PyTorch, applying the reset gate after the hidden matrix product; the
 practical's (Cho et al.'s) equation applies it before.
+
+Two weight layouts, on purpose
+------------------------------
+The vanilla RNN keeps the practical's layout, ``Wxh`` (D, H) applied as ``x @ Wxh``: it is what
+the practical's text, hints and reference number use, so a learner's code from the practical
+runs here unchanged. The GRU and LSTM, which the practical only states as equations, use
+``torch.nn``'s layout, ``weight_ih`` (G*H, D) applied as ``x @ W.T`` with the gates stacked in
+torch's order: their weights then are ``nn.GRU`` / ``nn.LSTM``'s state dict, one to one, so the
+comparison with ``torch.autograd`` (and with the trained models) needs no transposes or gate
+shuffles, which is where mapping mistakes hide. One layout for all three would break either the
+practical's code or that one-to-one mapping.
 """
 
 from rnn_reference.classifier import (
