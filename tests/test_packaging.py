@@ -49,6 +49,8 @@ def test_the_wheel_ships_the_packages_and_the_cpp_source_but_not_scripts_or_test
     assert top_level == {"rnn_reference", "lightning_module", "data"}
     assert "lightning_module/gru/csrc/gru_recurrence.cpp" in names
     assert "lightning_module/gru/build.py" in names
+    for module in ("training/guards.py", "utils/checks.py", "tools/reproduce.py"):
+        assert f"lightning_module/{module}" in names
     entry_points = next(n for n in names if n.endswith("dist-info/entry_points.txt"))
     assert (
         "rnn-mnist = lightning_module.cli:main"

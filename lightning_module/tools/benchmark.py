@@ -330,6 +330,8 @@ class BenchmarkSettings:
         require_int("warmup", self.warmup, 0)
         require_number("target_accuracy", self.target_accuracy, 0, 1, low_open=True)
         require_int("val_check_interval", self.val_check_interval, 1, optional=True)
+        if not Path(self.config_dir).is_dir():
+            raise ValueError(f"config_dir {self.config_dir!r} is not a folder of configs")
         if not self.configs:
             raise ValueError("configs must name at least one config")
 
