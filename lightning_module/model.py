@@ -20,7 +20,14 @@ import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from lightning_module.augment import random_shift, validate_max_shift
-from lightning_module.network import IMAGE_SIDE, Cell, GRUImpl, HeadInit, SequenceClassifierNet
+from lightning_module.network import (
+    IMAGE_SIDE,
+    L2_SCOPES,
+    Cell,
+    GRUImpl,
+    HeadInit,
+    SequenceClassifierNet,
+)
 from lightning_module.training.checkpoint_io import CheckpointError, read_checkpoint
 from lightning_module.training.figures import confusion_figure, misclassified_figure
 from lightning_module.training.tb_logging import (
@@ -30,7 +37,6 @@ from lightning_module.training.tb_logging import (
 )
 from lightning_module.utils.checks import require_choice, require_int, require_number
 
-L2_SCOPES = ("output", "all")
 LR_SCHEDULES = ("constant", "plateau")
 MAX_MISCLASSIFIED = 16  # examples kept per evaluation epoch for the TensorBoard grid
 STAGES = ("train", "val", "test")
@@ -170,10 +176,7 @@ class RecurrentClassifier(pl.LightningModule):
 
     def l2_term(self) -> torch.Tensor:
         """l2_lambda * 1/2 * sum of squared entries of ``l2_weights()`` (a scalar tensor)."""
-        if self.hparams.l2_lambda == 0:  # not 0 * ||W||^2, which is nan once weights overflow
-            return self.net.head.weight.new_zeros(())
-        squares = torch.stack([w.pow(2).sum() for w in self.l2_weights()]).sum()
-        return self.hparams.l2_lambda * 0.5 * squares
+        return self.net.l2_penalty(self.hparams.l2_scope, self.hparams.l2_lambda)
 
     def _shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         images, labels = batch

@@ -31,6 +31,7 @@ IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE  # 784
 CELLS = ("rnn", "gru", "lstm")
 HEAD_INITS = ("practical", "default")
 GRU_IMPLS = ("auto", "fused", "torch")
+L2_SCOPES = ("output", "all")
 
 Cell = Literal["rnn", "gru", "lstm"]
 HeadInit = Literal["practical", "default"]
@@ -236,14 +237,20 @@ class SequenceClassifierNet(nn.Module):
         """The weight matrices an L2 term covers: ``"output"`` the head's, ``"all"`` every one."""
         if scope == "output":
             return [self.head.weight]
-        if scope != "all":
-            raise ValueError(f"l2_scope must be one of ('output', 'all'), got {scope!r}")
+        require_choice("l2_scope", scope, L2_SCOPES)
         # torch names recurrent weights weight_ih_l<k> / weight_hh_l<k>; biases are bias_*
         return [
             parameter
             for name, parameter in self.named_parameters()
             if name.rsplit(".", 1)[-1].startswith("weight")
         ]
+
+    def l2_penalty(self, scope: str, l2_lambda: float) -> torch.Tensor:
+        """``l2_lambda * 1/2 * ||W||^2`` over ``l2_weights(scope)``: a scalar."""
+        if l2_lambda == 0:  # not 0 * ||W||^2, which is nan once weights overflow
+            return self.head.weight.new_zeros(())
+        squares = torch.stack([w.pow(2).sum() for w in self.l2_weights(scope)]).sum()
+        return l2_lambda * 0.5 * squares
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""

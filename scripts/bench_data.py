@@ -53,9 +53,8 @@ def markdown(result: dict) -> str:
     return "\n".join(
         [
             f"Training-loader throughput, batch {result['batch_size']}, shuffled, "
-            f"num_workers=0, {result['threads']} thread(s), median of {result['rounds']} rounds "
-            f"({env['machine']}, {env['cpus']} CPU(s), torch {env['torch']}, shared with other "
-            "processes).",
+            f"num_workers=0, {env['torch_threads']} thread(s), median of {result['rounds']} rounds "
+            f"({env['machine']}, {env['cpus']} CPU(s), torch {env['torch']}).",
             "",
             "| pipeline | samples/s (median) | per-round samples/s |",
             "|---|---:|---|",
@@ -130,7 +129,6 @@ def main(argv: list[str] | None = None) -> dict:
         "batch_size": args.batch_size,
         "max_batches": args.max_batches,
         "rounds": args.rounds,
-        "threads": args.threads,
         "setup_s": setup_s,
         "environment": environment(),
         "command": (

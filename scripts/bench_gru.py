@@ -83,8 +83,6 @@ def main(argv: list[str] | None = None) -> None:
         "rounds": args.rounds,
         "steps": args.steps,
         "warmup": args.warmup,
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
         "environment": environment(),
         "command": " ".join(["python", "scripts/bench_gru.py", *sys.argv[1:]]),
     }

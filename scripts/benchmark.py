@@ -5,7 +5,7 @@
     python scripts/benchmark.py lstm --threads 2 --rounds 7 -- --data.val_size 5000
 
 Writes results/benchmark.json and results/benchmark.md. CONFIG is a name in scripts/configs or a
-YAML path; options after ``--`` go to every Lightning run. See lightning_module/benchmark.py.
+YAML path; options after ``--`` go to every Lightning run. See lightning_module/tools/benchmark.py.
 """
 
 from __future__ import annotations

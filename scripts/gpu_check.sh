@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# One prepared check for a lent GPU machine (about 5-8 minutes there), in two steps:
+# One prepared check for a lent GPU machine, in two steps:
 #
 #   bash scripts/gpu_check.sh prepare   # HERE (online): the few wheels the GPU image lacks and a
-#                                       # gzipped copy of MNIST, into .gpu_check/ (~12 MB)
+#                                       # gzipped copy of MNIST, into .gpu_check/
 #   bash scripts/gpu_check.sh run       # THERE (offline), with .gpu_check carried along
 #
 # `run` installs what is missing into the machine's python3 (which already holds torch,

@@ -11,14 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lightning_module.utils.checks import at_least
 from rnn_reference import CELLS, classifier_gradient_check, random_classifier_problem
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,11 +24,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="last",
         help="loss on the last step only, or on every step (default: last)",
     )
-    parser.add_argument("--batch", type=positive_int, default=2, help="N (default: 2)")
-    parser.add_argument("--steps", type=positive_int, default=4, help="T (default: 4)")
-    parser.add_argument("--input-size", type=positive_int, default=3, help="D (default: 3)")
-    parser.add_argument("--hidden-size", type=positive_int, default=5, help="H (default: 5)")
-    parser.add_argument("--classes", type=positive_int, default=3, help="C (default: 3)")
+    parser.add_argument("--batch", type=at_least(1), default=2, help="N (default: 2)")
+    parser.add_argument("--steps", type=at_least(1), default=4, help="T (default: 4)")
+    parser.add_argument("--input-size", type=at_least(1), default=3, help="D (default: 3)")
+    parser.add_argument("--hidden-size", type=at_least(1), default=5, help="H (default: 5)")
+    parser.add_argument("--classes", type=at_least(1), default=3, help="C (default: 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--h", type=float, default=1e-5, help="finite-difference step")
     parser.add_argument(

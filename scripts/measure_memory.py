@@ -42,8 +42,8 @@ def peak_rss_mb() -> float:
     """This process's peak resident memory in MiB: VmHWM of /proc/self/status on Linux.
 
     Not ``getrusage``'s ru_maxrss there: Linux carries the peak of the image a child replaced
-    at exec (a fork of this parent, ~1 GB with torch loaded) into ru_maxrss, which hid the
-    child's own figure. ru_maxrss is the fallback elsewhere.
+    at exec (a fork of this parent, torch loaded) into ru_maxrss. ru_maxrss is the fallback
+    elsewhere.
     """
     try:
         with open("/proc/self/status") as status:

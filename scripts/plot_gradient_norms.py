@@ -20,16 +20,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lightning_module.utils.atomic import atomic_output  # noqa: E402
+from lightning_module.utils.checks import at_least
 from rnn_reference import long_sequence_gradient_norms  # noqa: E402
 
 COLOURS = {"rnn": "tab:red", "gru": "tab:blue", "lstm": "tab:green"}
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1; got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,10 +34,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=Path("docs/gradient_norms.png"),
         help="PNG to write (default: docs/gradient_norms.png)",
     )
-    parser.add_argument("--steps", type=positive_int, default=200, help="T (default: 200)")
-    parser.add_argument("--input-size", type=positive_int, default=4, help="D (default: 4)")
-    parser.add_argument("--hidden-size", type=positive_int, default=32, help="H (default: 32)")
-    parser.add_argument("--classes", type=positive_int, default=10, help="C (default: 10)")
+    parser.add_argument("--steps", type=at_least(1), default=200, help="T (default: 200)")
+    parser.add_argument("--input-size", type=at_least(1), default=4, help="D (default: 4)")
+    parser.add_argument("--hidden-size", type=at_least(1), default=32, help="H (default: 32)")
+    parser.add_argument("--classes", type=at_least(1), default=10, help="C (default: 10)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.out.suffix.lower() != ".png":

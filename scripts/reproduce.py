@@ -19,6 +19,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 import torch  # noqa: E402
 
 from lightning_module.tools.reproduce import DEFAULT_CONFIGS, reproduce  # noqa: E402
+from lightning_module.utils.checks import at_least  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         default=str(CONFIG_DIR),
         help="where config names are looked up (default: scripts/configs)",
     )
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=at_least(1), help="torch CPU threads (default: torch's)")
     args = parser.parse_args(own)
     if args.threads is not None:
         torch.set_num_threads(args.threads)

@@ -16,9 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
 from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.environment import environment
 from rnn_reference import CELLS
 from rnn_reference.torch_oracle import ORACLE_SHAPES, ORACLE_TOLERANCE, oracle_errors
 
@@ -101,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         report = dict(
             tolerance=ORACLE_TOLERANCE,
-            torch_version=torch.__version__,
+            environment=environment(),
             passed=not failed,
             worst_per_cell=summary,
             cases=rows,

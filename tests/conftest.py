@@ -68,10 +68,10 @@ def cpp_kernel():
 @pytest.fixture
 def kernel_unavailable(monkeypatch):
     """This process behaves as if the C++ recurrence could not be built (no compiler)."""
-    from lightning_module.gru import build as cpp_kernels
+    from lightning_module.gru import build
 
-    monkeypatch.setattr(cpp_kernels, "_loaded", [(None, "no C++ compiler (test)")])
-    monkeypatch.setattr(cpp_kernels, "_warned", set())
+    monkeypatch.setattr(build, "_loaded", [(None, "no C++ compiler (test)")])
+    monkeypatch.setattr(build, "_warned", set())
 
 
 def pytest_collection_modifyitems(config, items):

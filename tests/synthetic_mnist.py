@@ -1,6 +1,6 @@
 """Tiny synthetic MNIST written in torchvision's raw IDX layout, for fast offline tests.
 
-Each image of class ``c`` carries a bright vertical bar at column ``2 + 2 * c`` over every row,
+Each image of class ``c`` carries a bright vertical bar at column ``2 + 2 * c`` over rows 3 to 24,
 on a dim noise background, so a recurrent model reading rows (or pixels) can learn the classes
 in a few epochs. Labels cycle ``0, 1, ..., 9, 0, 1, ...`` so every split holds every class.
 """

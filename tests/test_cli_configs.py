@@ -8,13 +8,14 @@ import pytest
 import torch
 from pytorch_lightning.callbacks import EarlyStopping
 from pytorch_lightning.loggers import TensorBoardLogger
+from scripts_loader import CONFIG_DIR
 from tiny_cli import tiny_args
 
 from lightning_module.cli import run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "scripts" / "configs").glob("*.yaml"))
+CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
 
 
 def test_the_six_documented_configs_exist():
@@ -44,7 +45,7 @@ def run_one_batch(config: Path, data_dir: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[path.stem for path in CONFIGS])
-def test_config_runs_one_batch_and_logs_to_tensorboard_under_its_own_name(
+def test_config_runs_one_batch_and_is_configured_to_log_under_its_own_name(
     config, mnist_dir, tmp_path
 ):
     # oneDNN builds an RNN kernel per new (batch, steps) shape, which takes seconds for the

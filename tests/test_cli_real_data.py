@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from scripts_loader import CONFIG_DIR
 
 from lightning_module.cli import run_cli
 from lightning_module.tools.curves import read_epoch_curves
 
-CONFIG = Path(__file__).resolve().parents[1] / "scripts" / "configs" / "lstm.yaml"
+CONFIG = CONFIG_DIR / "lstm.yaml"
 
 
 @pytest.mark.slow

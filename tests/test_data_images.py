@@ -147,7 +147,7 @@ def test_a_huge_image_is_refused_from_its_header_before_decoding(tmp_path):
     assert str(MAX_PIXELS) in str(info.value) and "10000x10000" in str(info.value)
 
 
-def test_an_image_just_under_the_pixel_limit_is_not_refused_for_size(tmp_path):
+def test_an_image_exactly_at_the_pixel_limit_is_not_refused_for_size(tmp_path):
     path = tmp_path / "big_but_allowed.png"
     path.write_bytes(_png_header_only(MAX_PIXELS // 10_000, 10_000))
     with pytest.raises(DigitImageError, match="cannot decode"):  # fails later, at decoding

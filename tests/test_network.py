@@ -91,7 +91,7 @@ def test_dropout_drops_the_last_layers_output_in_training_and_is_off_in_eval():
     assert torch.allclose(net(x), net.head(net.last_output(net.sequence(x))))
 
 
-def test_dropout_is_also_applied_between_stacked_layers():
+def test_dropout_is_passed_to_the_stacked_layers_and_the_output():
     net = SequenceClassifierNet(cell="gru", hidden_size=8, num_layers=3, dropout=0.25)
     assert net.rnn.dropout == 0.25
     assert net.output_dropout.p == 0.25

@@ -1,4 +1,4 @@
-"""The practical's slips, fixed: each test fails on the practical's version of the code."""
+"""The practical's slips, fixed: mini-batches, shapes, the 0/0 of the gradient check, clipping."""
 
 from __future__ import annotations
 

@@ -41,7 +41,10 @@ def test_atomic_write_text_replaces_the_file_and_keeps_it_on_failure(tmp_path, m
     assert path.read_text() == "b\n"
     assert oct(path.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
 
+    real_write_text = type(path).write_text
+
     def broken_write(self, text, encoding=None):
+        real_write_text(self, text[: len(text) // 2 + 1], encoding=encoding)  # half, then fail
         raise OSError("no space")
 
     monkeypatch.setattr(type(path), "write_text", broken_write)

@@ -51,7 +51,7 @@ from lightning_module.gru.recurrence import (
     Recurrence,
     cpp_recurrence,
 )
-from lightning_module.utils.checks import require_int, require_number
+from lightning_module.utils.checks import require_choice, require_int, require_number
 
 
 def gru_layer_forward(
@@ -85,11 +85,11 @@ def gru_layer_forward(
         # the input projection of all T steps is one matmul
         gx = torch.mm(x.reshape(T * N, D), w_ih.t()).view(T, N, 3 * H)
         # under autocast gx comes out in bfloat16/float16; the recurrence keeps the state's
-        # dtype, as an out= loop in that dtype did before the C++ kernel
+        # dtype
         gx = gx.to(h0.dtype)
         b_hn = None
         if b_ih is not None:
-            # a mm plus one broadcast add over all T*N rows is faster here than addmm with a
+            # a mm plus one broadcast add over all T*N rows is cheaper than addmm with a
             # bias; only b_hn must stay inside r * (...)
             gx += torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
             b_hn = b_hh[2 * H :]
@@ -127,7 +127,7 @@ def gru_layer_backward(
         dgx_rz = dgh[..., : 2 * H].reshape(T * N, 2 * H)
         dgx_n = dgx_n.view(T * N, H)
         dgh_rows = dgh.view(T * N, 3 * H)
-        # (features x rows) @ (rows x gates) and a transpose: faster here than gates^T @ feats
+        # (features x rows) @ (rows x gates) and a transpose: cheaper than gates^T @ feats
         dw_hh_t = torch.mm(hs[:-1].reshape((T - 1) * N, H).t(), dgh_rows[N:])
         dw_hh = dw_hh_t.addmm_(h0.t(), dgh[0]).t()
         x_rows_t = x.reshape(T * N, D).t()
@@ -190,10 +190,7 @@ class FusedGRU(nn.Module):
         recurrence: str = "auto",
     ) -> None:
         super().__init__()
-        if recurrence not in RECURRENCES:
-            raise ValueError(
-                f"FusedGRU: recurrence must be one of {RECURRENCES}, got {recurrence!r}"
-            )
+        require_choice("FusedGRU: recurrence", recurrence, RECURRENCES)
         for name, value in [
             ("input_size", input_size),
             ("hidden_size", hidden_size),

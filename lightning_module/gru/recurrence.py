@@ -3,7 +3,8 @@
 ``FusedGRU`` (``fused_gru.py``) does everything that is one large matmul or sum over all time
 steps itself and hands the loops over time to a :class:`Recurrence`: the Python loops of ATen
 ops below (any device and dtype; the oracle in the tests) or the C++ ops of
-``csrc/gru_recurrence.cpp`` (CPU float32/float64, built on first use by ``cpp_kernels``).
+``csrc/gru_recurrence.cpp`` (CPU float32/float64, built on first use by
+:mod:`lightning_module.gru.build`).
 
 Shapes: N batch, T steps, H hidden units. Gate order r, z, n, as in ``nn.GRU``; ``gx`` holds
 x_t W_ih^T plus every bias except b_hn, which sits inside r * (h W_hn^T + b_hn).

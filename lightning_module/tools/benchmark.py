@@ -54,12 +54,12 @@ from pytorch_lightning.callbacks import Callback
 from lightning_module.augment import random_shift
 from lightning_module.cli import run_cli
 from lightning_module.network import IMAGE_PIXELS, SequenceClassifierNet
-from lightning_module.tools.reproduce import resolve_config
+from lightning_module.tools.reproduce import DEFAULT_CONFIGS, resolve_config
+from lightning_module.tools.speed import synchronized_now
 from lightning_module.utils.atomic import atomic_write_text
-from lightning_module.utils.checks import require_int, require_number
+from lightning_module.utils.checks import require_choice, require_int, require_number
 from lightning_module.utils.environment import environment
 
-DEFAULT_CONFIGS = ("rnn", "lstm", "gru")
 GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 TARGET_ACCURACY = 0.99
 FLOPS_FORMULA = (
@@ -76,8 +76,7 @@ def training_flops_per_sample(
     cell: str, hidden_size: int, num_layers: int, pixels_per_step: int, num_classes: int
 ) -> int:
     """Matmul FLOPs of one training sample (forward + backward = 3 x forward), see module doc."""
-    if cell not in GATE_BLOCKS:
-        raise ValueError(f"cell must be one of {tuple(GATE_BLOCKS)}, got {cell!r}")
+    require_choice("cell", cell, GATE_BLOCKS)
     steps = IMAGE_PIXELS // pixels_per_step
     forward = 2 * hidden_size * num_classes
     inputs = pixels_per_step
@@ -87,18 +86,13 @@ def training_flops_per_sample(
     return 3 * forward
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def measure_matmul_peak(size: int = 2048, repeats: int = 5, device: str = "cpu") -> float:
     """Best fp32 ``torch.mm`` rate over ``repeats`` products of two (size, size) matrices, GFLOP/s.
 
     The best rather than the median: a peak is what the hardware can do when nothing interferes.
     """
-    if size < 1 or repeats < 1:
-        raise ValueError(f"size and repeats must be >= 1, got size={size}, repeats={repeats}")
+    require_int("size", size, 1)
+    require_int("repeats", repeats, 1)
     device = torch.device(device)
     generator = torch.Generator().manual_seed(0)
     a = torch.rand(size, size, generator=generator).to(device)
@@ -106,11 +100,9 @@ def measure_matmul_peak(size: int = 2048, repeats: int = 5, device: str = "cpu")
     torch.mm(a, b)  # untimed: first-call allocation and kernel selection
     best = math.inf
     for _ in range(repeats):
-        _synchronize(device)
-        start = time.perf_counter()
+        start = synchronized_now(device)
         torch.mm(a, b)
-        _synchronize(device)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, synchronized_now(device) - start)
     return 2 * size**3 / best / 1e9
 
 
@@ -168,8 +160,7 @@ class InterleavedStepTimer(Callback):
         self._mark: float | None = None
 
     def _now(self, pl_module: pl.LightningModule) -> float:
-        _synchronize(pl_module.device)
-        return time.perf_counter()
+        return synchronized_now(pl_module.device)
 
     def on_train_start(self, trainer, pl_module) -> None:
         self._mark = self._now(pl_module)
@@ -202,7 +193,7 @@ class HandLoop:
         labels: training labels, (N_train,) int64.
         batch_size: N per step.
         lr: Adam's learning rate.
-        l2_lambda: weight of ``1/2 * ||W||^2`` over ``l2_weights``.
+        l2_lambda: weight of ``1/2 * ||W||^2`` over the net's ``l2_weights(l2_scope)``.
         l2_scope: "output" (head weight) or "all" (every weight matrix).
         clip_norm: gradient-norm clip, or None.
         augment_shift: random-shift augmentation of each batch (the model's ``augment_shift``).
@@ -223,7 +214,6 @@ class HandLoop:
     def __post_init__(self) -> None:
         self.net.train()
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.lr)
-        self.l2_weights = self.net.l2_weights(self.l2_scope)
         self.generator = torch.Generator().manual_seed(0)
         self._reshuffle()
 
@@ -240,8 +230,7 @@ class HandLoop:
         self.position += self.batch_size
         x, y = self.images.index_select(0, index), self.labels.index_select(0, index)
         loss = F.cross_entropy(self.net(random_shift(x, self.augment_shift)), y)
-        if self.l2_lambda:
-            loss = loss + self.l2_lambda * 0.5 * sum(w.pow(2).sum() for w in self.l2_weights)
+        loss = loss + self.net.l2_penalty(self.l2_scope, self.l2_lambda)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.clip_norm is not None:

@@ -116,8 +116,9 @@ def benchmark(
 def markdown_table(results: dict, settings: dict) -> str:
     lines = [
         f"Training samples/s, hidden {settings['hidden']}, batch {settings['batch']}, "
-        f"T={T_STEPS}, D={D_INPUT}, Adam, {settings['threads']} threads, torch "
-        f"{settings['torch']}; {settings['rounds']} rounds x {settings['steps']} steps per model, "
+        f"T={T_STEPS}, D={D_INPUT}, Adam, {settings['environment']['torch_threads']} threads, "
+        f"torch {settings['environment']['torch']}; "
+        f"{settings['rounds']} rounds x {settings['steps']} steps per model, "
         f"interleaved step by step; samples/s from the median step time (min-max: round "
         f"averages).",
         "",

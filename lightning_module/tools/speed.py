@@ -9,6 +9,13 @@ import torch
 from pytorch_lightning.callbacks import Callback
 
 
+def synchronized_now(device: torch.device) -> float:
+    """``time.perf_counter()`` once the device has finished its queued work (CUDA is async)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 class TrainingSpeed(Callback):
     """Count training samples and the wall time of the training part of each epoch.
 
@@ -31,9 +38,7 @@ class TrainingSpeed(Callback):
         return self.samples / self.seconds if self.seconds > 0 else float("nan")
 
     def _now(self, pl_module: pl.LightningModule) -> float:
-        if pl_module.device.type == "cuda":
-            torch.cuda.synchronize(pl_module.device)
-        return time.perf_counter()
+        return synchronized_now(pl_module.device)
 
     def _stop_clock(self, pl_module: pl.LightningModule) -> None:
         if self._started is not None:
