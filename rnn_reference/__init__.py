@@ -10,7 +10,9 @@ Modules: :mod:`~rnn_reference.layers` (softmax, cross-entropy, linear, tanh),
 (any cell + linear readout + cross-entropy), :mod:`~rnn_reference.gradient_check`,
 :mod:`~rnn_reference.gradient_norms` (||dL/dh_t|| against t),
 :mod:`~rnn_reference.torch_oracle` (the same classifier from ``torch.nn`` modules, to compare;
-imported on its own so the numpy reference loads without torch).
+imported on its own so the numpy reference loads without torch), :mod:`~rnn_reference.checks`
+(checkers for a learner's own versions of the practical's functions, used by the notebooks;
+imported on its own).
 
 Differences from the practical
 ------------------------------

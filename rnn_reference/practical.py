@@ -20,8 +20,15 @@ from __future__ import annotations
 import numpy as np
 
 from rnn_reference.gradient_check import GradientCheckResult, gradient_check
-from rnn_reference.layers import cross_entropy, dcross_entropy, fc_backward, fc_forward, softmax
-from rnn_reference.rnn_cell import rnn_step_backward, rnn_step_forward
+from rnn_reference.layers import (
+    cross_entropy,
+    dcross_entropy,
+    fc_backward,
+    fc_forward,
+    softmax,
+    tanh_backward,
+)
+from rnn_reference.rnn_cell import rnn_step_forward
 
 MODEL_PARAMETER_NAMES = ("Wxh", "Whh", "Why", "bh", "by")
 CLIP_METHODS = (None, "elementwise", "global_norm")
@@ -76,19 +83,23 @@ def check_model(model: dict) -> tuple:
 
 
 def cell_fn_forward(X: np.ndarray, h: np.ndarray, model: dict, train: bool = True):
-    """One step of the RNN and its readout.
+    """One step of the RNN and its readout, with the practical's cache.
 
     Args:
         X: (N, D) input. h: (N, H) previous state. model: the model dict.
         train: return logits (True) or softmax probabilities (False).
 
     Returns:
-        y: (N, C) logits or probabilities; h: (N, H) new state; cache: for
-        :func:`cell_fn_backward`.
+        y: (N, C) logits or probabilities; h: (N, H) new state; cache: the practical's tuple
+        ``(X, Whh, h, hprev, y, h_cache, y_cache)`` for :func:`cell_fn_backward`: ``h`` the new
+        state, ``hprev`` the previous one, ``y`` the logits, ``h_cache`` the tanh output (what
+        :func:`~rnn_reference.layers.tanh_backward` needs) and ``y_cache`` the readout's
+        ``(Why, h)``. A ``cell_fn_backward`` written from the practical runs on it unchanged.
     """
-    h, h_cache = rnn_step_forward(X, h, model)
+    hprev = h.copy()
+    h, (_, _, _, Whh, h_cache) = rnn_step_forward(X, hprev, model)
     y, y_cache = fc_forward(h, model["Why"], model["by"])
-    cache = (h_cache, y_cache)
+    cache = (X, Whh, h, hprev, y, h_cache, y_cache)
     if not train:
         y = softmax(y)
     return y, h, cache
@@ -138,18 +149,26 @@ def cell_fn_backward(y_pred: np.ndarray, y_train, dh_next: np.ndarray, cache):
     Args:
         y_pred: (N, C) logits of this step. y_train: (N,) labels (or one int).
         dh_next: (N, H) gradient of the later steps' losses with respect to this step's state.
-        cache: from :func:`cell_fn_forward`.
+        cache: the practical's ``(X, Whh, h, hprev, y, h_cache, y_cache)`` from
+            :func:`cell_fn_forward`.
 
     Returns:
         grad: this step's contribution to each model gradient, same shapes as the model;
         dh_next: (N, H) gradient with respect to the previous state.
     """
-    h_cache, y_cache = cache
+    X, Whh, h, hprev, y, h_cache, y_cache = cache
     dy = dcross_entropy(y_pred, y_train)
     dh, dWhy, dby = fc_backward(dy, y_cache)
-    _, dh_prev, dstep = rnn_step_backward(dh + dh_next, h_cache)
-    grad = dict(dstep, Why=dWhy, by=dby.reshape((1, -1)))
-    return grad, dh_prev
+    dh = tanh_backward(dh + dh_next, h_cache)
+    grad = {
+        "Wxh": np.dot(X.T, dh),
+        "Whh": np.dot(hprev.T, dh),
+        "Why": dWhy,
+        # Summed over the batch (the practical's ``dbh = dh`` only works for N = 1).
+        "bh": np.sum(dh, axis=0, keepdims=True),
+        "by": dby.reshape((1, -1)),
+    }
+    return grad, np.dot(dh, Whh.T)
 
 
 def clip_gradients(grads: dict, clip: str | None, clip_value: float = 5.0) -> dict:

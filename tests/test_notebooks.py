@@ -1,0 +1,261 @@
+"""The practical's notebooks: stored clean, students generated from the solutions, and both run.
+
+Solution notebooks run top to bottom without an error, every check in them reporting PASSED.
+Student notebooks run cell by cell: a cell tagged ``needs-exercise`` must fail on a learner's
+``NotImplementedError("IMPLEMENT-ME: ...")`` (raised, or reported by a checker), every other
+cell must succeed, and every exercise's stub must be reached by some check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+from scripts_loader import load_script
+from synthetic_mnist import write_synthetic_mnist
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SOLUTIONS = sorted(NOTEBOOKS.glob("*.ipynb"))
+STUDENTS = sorted((NOTEBOOKS / "student").glob("*.ipynb"))
+NEEDS_EXERCISE = "needs-exercise"
+STUB = re.compile(r'raise NotImplementedError\(\s*"(IMPLEMENT-ME: [^"]+)"\s*\)')
+CELL_TIMEOUT_S = 240
+
+make_student = load_script("make_student_notebooks")
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_the_three_notebooks_of_the_practical_exist_in_order():
+    assert [path.name for path in SOLUTIONS] == [
+        "1_vanilla_rnn.ipynb",
+        "2_gated_cells.ipynb",
+        "3_recurrent_classifier.ipynb",
+    ]
+    assert [path.name for path in STUDENTS] == [path.name for path in SOLUTIONS]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS + STUDENTS, ids=lambda p: str(p.relative_to(NOTEBOOKS)))
+def test_notebooks_are_stored_without_outputs_and_for_python3(path):
+    notebook = _load(path)
+    assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+    for index, cell in enumerate(notebook["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"cell {index} has outputs"
+            assert cell["execution_count"] is None, f"cell {index} has an execution count"
+
+
+def test_student_notebooks_equal_their_generated_versions():
+    generated = make_student.generate()
+    assert sorted(generated) == [path.name for path in SOLUTIONS]
+    assert make_student.differences(generated) == []
+    assert make_student.main(["--check"]) == 0
+
+
+def test_the_check_mode_notices_a_stale_student_notebook(tmp_path, capsys, monkeypatch):
+    student_dir = tmp_path / "student"
+    student_dir.mkdir()
+    generated = make_student.generate()
+    for name, text in generated.items():
+        (student_dir / name).write_text(text, encoding="utf-8")
+    assert make_student.differences(generated, student_dir) == []
+    stale = student_dir / SOLUTIONS[0].name
+    stale.write_text(stale.read_text(encoding="utf-8").replace("IMPLEMENT-ME", "TODO", 1))
+    (student_dir / "4_extra.ipynb").write_text("{}")
+    assert make_student.differences(generated, student_dir) == [
+        f"{SOLUTIONS[0].name}: differs from its generated version",
+        "4_extra.ipynb: has no solution notebook",
+    ]
+    monkeypatch.setattr(make_student, "STUDENT_DIR", student_dir)
+    assert make_student.main(["--check"]) == 1
+    assert "run: python scripts/make_student_notebooks.py" in capsys.readouterr().out
+
+
+def test_solution_blocks_become_stubs_at_their_indentation():
+    source = (
+        "def f(x):\n"
+        "    y = 1\n"
+        "    # BEGIN SOLUTION: return x + y\n"
+        "    z = x + y\n"
+        "    return z\n"
+        "    # END SOLUTION\n"
+        "print(f)"
+    )
+    stripped, pointers = make_student.strip_solutions(source)
+    stub = '    raise NotImplementedError("IMPLEMENT-ME: return x + y")\n'
+    assert stripped == "def f(x):\n    y = 1\n" + stub + "print(f)"
+    assert pointers == ["return x + y"]
+    long_pointer = "x" * 90
+    stripped, _ = make_student.strip_solutions(
+        f"# BEGIN SOLUTION: {long_pointer}\npass\n# END SOLUTION\n"
+    )
+    assert stripped == f'raise NotImplementedError(\n    "IMPLEMENT-ME: {long_pointer}"\n)\n'
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("# BEGIN SOLUTION: a\nx = 1\n", "BEGIN SOLUTION without END SOLUTION"),
+        ("x = 1\n# END SOLUTION\n", "line 2: END SOLUTION without BEGIN SOLUTION"),
+        ("# BEGIN SOLUTION: a\n# BEGIN SOLUTION: b\n", "line 2: BEGIN SOLUTION inside another"),
+        ("# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n", "write '# BEGIN SOLUTION: <pointer>'"),
+    ],
+)
+def test_broken_solution_markers_are_refused(source, message):
+    with pytest.raises(make_student.MarkerError, match=re.escape(message)):
+        make_student.strip_solutions(source)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_exercise_has_a_check_after_it_and_every_question_an_answer(path):
+    cells = _load(path)["cells"]
+    exercises = [i for i, c in enumerate(cells) if "# BEGIN SOLUTION:" in _source(c)]
+    assert exercises, "a notebook of the practical without an exercise"
+    for index in exercises:
+        later = cells[index + 1 :]
+        assert any(NEEDS_EXERCISE in c["metadata"].get("tags", []) for c in later), index
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] == "markdown" and "QUESTION" in _source(cell):
+            answer = cells[index + 1]
+            assert _source(answer).startswith("#### Answer"), f"cell {index + 1}"
+            assert answer["metadata"]["jupyter"]["source_hidden"] is True
+
+
+# --- execution ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def notebook_env(tmp_path_factory):
+    """Environment for the kernels: real MNIST when ``MNIST_DATA_DIR`` is set, else a synthetic
+    one; this checkout first on the path; a non-interactive matplotlib; temporary files (the
+    classifier notebook's logs and checkpoints) under pytest's temporary folder."""
+    env = {
+        "MPLBACKEND": "Agg",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    data = os.environ.get("MNIST_DATA_DIR")
+    if not data or not (Path(data) / "MNIST" / "raw").is_dir():
+        data = str(write_synthetic_mnist(tmp_path_factory.mktemp("mnist"), 2000, 500))
+    env["MNIST_DATA_DIR"] = data
+    env["TMPDIR"] = str(tmp_path_factory.mktemp("kernel_tmp"))
+    return env
+
+
+def _execute(path: Path, env: dict, allow_errors: bool) -> dict:
+    notebook = nbformat.read(path, as_version=4)
+    previous = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        client = nbclient.NotebookClient(
+            notebook,
+            kernel_name="python3",
+            timeout=CELL_TIMEOUT_S,
+            allow_errors=allow_errors,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        client.execute()
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return notebook
+
+
+def _text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output["output_type"] == "stream":
+            parts.append(output["text"])
+        elif output["output_type"] in ("execute_result", "display_data"):
+            parts.append(output["data"].get("text/plain", ""))
+        elif output["output_type"] == "error":
+            parts.append(f"{output['ename']}: {output['evalue']}")
+    return "".join(parts)
+
+
+def _error(cell):
+    return next((o for o in cell.get("outputs", []) if o["output_type"] == "error"), None)
+
+
+@pytest.mark.slow
+def test_the_kernel_is_this_environments_python(tmp_path, notebook_env):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import sys, rnn_reference\nprint(sys.executable)"),
+        nbformat.v4.new_code_cell("print(rnn_reference.__file__)"),
+    ]
+    path = tmp_path / "kernel.ipynb"
+    nbformat.write(notebook, path)
+    executed = _execute(path, notebook_env, allow_errors=False)
+    assert Path(_text(executed.cells[0]).strip()).resolve() == Path(sys.executable).resolve()
+    assert Path(_text(executed.cells[1]).strip()).is_relative_to(ROOT)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_solution_notebooks_run_and_every_check_passes(path, notebook_env):
+    executed = _execute(path, notebook_env, allow_errors=False)
+    checks = 0
+    for index, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        text = _text(cell)
+        assert "FAILED" not in text, f"cell {index}:\n{text}"
+        if NEEDS_EXERCISE in cell.metadata.get("tags", []):
+            assert "PASSED" in text or not text, f"cell {index}:\n{text}"
+            checks += "PASSED" in text
+    assert checks >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", STUDENTS, ids=lambda p: p.name)
+def test_student_notebooks_fail_only_at_their_exercises(path, notebook_env):
+    # stub -> the index of the exercise cell it is in
+    exercise_of = {}
+    for index, cell in enumerate(_load(path)["cells"]):
+        if cell["cell_type"] == "code":
+            exercise_of.update({stub: index for stub in STUB.findall(_source(cell))})
+    assert exercise_of, "a student notebook without an exercise"
+    stubs = set(exercise_of)
+    executed = _execute(path, notebook_env, allow_errors=True)
+    # stub -> the cells that failed on it
+    failed_on = {stub: [] for stub in stubs}
+    for index, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        text, error = _text(cell), _error(cell)
+        if NEEDS_EXERCISE not in cell.metadata.get("tags", []):
+            assert error is None, f"cell {index} does not need an exercise but failed:\n{text}"
+            continue
+        if error is not None:
+            assert error["ename"] == "NotImplementedError", f"cell {index}:\n{text}"
+            found = {stub for stub in stubs if stub in error["evalue"]}
+        else:  # a checker reports the learner's exception instead of raising it
+            assert "FAILED" in text, f"cell {index} passes without the exercise:\n{text}"
+            found = {stub for stub in stubs if f"raised NotImplementedError: {stub}" in text}
+        assert found, f"cell {index} fails, but not on an exercise:\n{text}"
+        for stub in found:
+            assert exercise_of[stub] < index, f"cell {index} fails on a later exercise: {stub}"
+            failed_on[stub].append(index)
+    # every exercise is reached by a check before the next exercise: its own check
+    starts = sorted(set(exercise_of.values()))
+    for stub, exercise in exercise_of.items():
+        following = [start for start in starts if start > exercise]
+        end = following[0] if following else len(executed.cells)
+        own = [index for index in failed_on[stub] if exercise < index < end]
+        assert own, f"no check between cells {exercise} and {end} fails on {stub!r}"
