@@ -4,9 +4,9 @@ Shape legend: N batch, C classes, K kept misclassified examples.
 
 One shared step serves train, validation and test: logits from ``SequenceClassifierNet``,
 softmax cross-entropy plus the L2 term, all logged per epoch only (no per-step logging and no
-host syncs in the training step: training adds to sums on the device, logged at epoch end;
-torchmetrics run with ``validate_args=False`` because their argument checks read tensors back
-to the host).
+host syncs in the training step: training keeps each step's detached results, reduced and
+logged at epoch end; torchmetrics run with ``validate_args=False`` because their argument
+checks read tensors back to the host).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ ARCHITECTURE_HPARAMS = (
     "permute",
 )
 TRAIN_METRICS = ("train_loss", "train_data_loss", "train_l2", "train_acc")  # logged per epoch
+VALIDATION_METRICS = ("val_loss", "val_data_loss", "val_l2", "val_acc")  # logged per validation
 
 
 def validate_training_args(
@@ -208,13 +209,11 @@ class RecurrentClassifier(pl.LightningModule):
         logits: torch.Tensor,
         labels: torch.Tensor,
     ) -> None:
-        # Each self.log call costs 0.2-0.5 ms in Lightning 2.6 (it re-walks its record of the
-        # metric every call): four per step were 1-2 ms, 10-20% of an LSTM-128 step on CPU
-        # (scripts/benchmark.py; Lightning/hand-loop ratio 0.54 -> 0.9 at hidden 128). Summing
-        # on the device instead still took ~11 small ops (~50 us) per step; keeping references
-        # to the step's detached tensors takes none, and on_train_epoch_end reduces them all at
-        # once (the same batch-weighted means as per-step logging; the epoch's logits are
-        # 55000 x 10 floats).
+        # Each self.log call re-walks Lightning's record of the metric, a noticeable share of a
+        # small model's CPU step when done four times per step; summing on the device would
+        # still add several small ops per step. Keeping references to the step's detached
+        # tensors adds none, and on_train_epoch_end reduces them all at once (the same
+        # batch-weighted means as per-step logging).
         self._train_steps.append(
             (loss.detach(), data_loss.detach(), l2.detach(), logits.detach(), labels)
         )

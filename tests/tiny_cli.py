@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def tiny_args(data_dir: Path, runs: Path, name: str = "tiny") -> list[str]:
-    """Options shared by the tests: the synthetic data, a tiny LSTM, logs under ``runs``."""
+def quiet_args(data_dir: Path) -> list[str]:
+    """The synthetic data, a tiny LSTM and a quiet trainer; where runs go is left to the caller."""
     return [
         "--data.data_dir",
         str(data_dir),
@@ -20,6 +20,13 @@ def tiny_args(data_dir: Path, runs: Path, name: str = "tiny") -> list[str]:
         "false",
         "--trainer.enable_model_summary",
         "false",
+    ]
+
+
+def tiny_args(data_dir: Path, runs: Path, name: str = "tiny") -> list[str]:
+    """Options shared by the tests: the synthetic data, a tiny LSTM, logs under ``runs``."""
+    return [
+        *quiet_args(data_dir),
         "--trainer.logger.init_args.save_dir",
         str(runs),
         "--trainer.logger.init_args.name",
