@@ -45,8 +45,9 @@ class MNISTDataModule(pl.LightningDataModule):
             when set, else ``$XDG_CACHE_HOME/rnn-mnist`` (``~/.cache/rnn-mnist``).
             Missing files are downloaded there through torchvision when online.
         batch_size: images per batch (B), >= 1.
-        val_size: how many of the first training images form the validation split; must leave
-            at least one training image.
+        val_size: how many of the first training images form the validation split, >= 1
+            (validation decides early stopping and the best checkpoint); must leave at least
+            one training image.
         train_fraction: in (0, 1]: train on only the first fraction of the training split, as
             the practical's ``MNISTFraction``.
         num_workers: DataLoader worker processes, >= 0. Batches are cheap slices, so 0 is
@@ -73,7 +74,12 @@ class MNISTDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         self.batch_size = _require_int("batch_size", batch_size, 1)
-        self.val_size = _require_int("val_size", val_size, 0, MNIST_TRAIN_SIZE - 1)
+        if val_size == 0 and not isinstance(val_size, bool):
+            raise MNISTDataError(
+                "val_size must be >= 1, got 0: the validation loss decides early stopping, the "
+                "best checkpoint and the plateau learning-rate schedule"
+            )
+        self.val_size = _require_int("val_size", val_size, 1, MNIST_TRAIN_SIZE - 1)
         self.num_workers = _require_int("num_workers", num_workers, 0)
         self.seed = _require_int("seed", seed, 0)
         require_number("train_fraction", train_fraction, 0, 1, low_open=True, error=MNISTDataError)
@@ -116,6 +122,18 @@ class MNISTDataModule(pl.LightningDataModule):
             self._load_test()
         if stage in (None, "predict"):
             self._load_predict()
+
+    def preload(self, *stages: str) -> None:
+        """Read and check now every split ``stages`` will need, if the raw files are present.
+
+        For a caller that knows more stages will follow (a fit that ends with a test), so a
+        damaged file stops it before any training. Missing files are left to ``prepare_data``,
+        which downloads all of them.
+        """
+        if missing_files(self.data_dir):
+            return
+        for stage in stages:
+            self.setup(stage)
 
     def _read(self, images_name: str, labels_name: str) -> tuple[torch.Tensor, torch.Tensor]:
         missing = missing_files(self.data_dir)

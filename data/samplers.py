@@ -2,8 +2,12 @@
 
 Training: ``EpochShuffleSampler`` yields a permutation drawn from ``(seed, epoch)`` alone, so a
 run resumed at epoch k sees the order an uninterrupted run saw; Lightning calls ``set_epoch``
-on it before every epoch. Under a distributed run, Lightning 2.6 wraps any sampler that is not
-a ``RandomSampler``/``SequentialSampler`` in ``DistributedSamplerWrapper``, which forwards
+on it before every epoch. A loop that never calls ``set_epoch`` (iterating the same
+``train_dataloader()`` again) still gets a fresh order per pass: each pass without a
+``set_epoch`` since the previous one moves on to the next epoch.
+
+Under a distributed run, Lightning 2.6 wraps any sampler that is not a
+``RandomSampler``/``SequentialSampler`` in ``DistributedSamplerWrapper``, which forwards
 ``set_epoch`` to it, lists its permutation (identical on every rank, since the seed is), shuffles
 positions with ``PL_GLOBAL_SEED + epoch`` and gives rank r every world-size-th position: the
 shards are disjoint apart from at most world_size - 1 samples repeated to even them out.
@@ -40,10 +44,13 @@ class EpochShuffleSampler(Sampler[int]):
         self.num_samples = num_samples
         self.seed = seed
         self.epoch = 0
+        self._epoch_chosen = True  # the first pass is epoch 0 unless set_epoch says otherwise
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the permutation of ``epoch`` (Lightning calls this before each epoch)."""
+        """Select the permutation of ``epoch`` for the next pass (Lightning calls this before
+        each epoch)."""
         self.epoch = epoch
+        self._epoch_chosen = True
 
     def permutation(self) -> torch.Tensor:
         """The current epoch's order: int64 indices, shape (N,)."""
@@ -53,6 +60,9 @@ class EpochShuffleSampler(Sampler[int]):
         return torch.randperm(self.num_samples, generator=generator)
 
     def __iter__(self) -> Iterator[int]:
+        if not self._epoch_chosen:
+            self.epoch += 1
+        self._epoch_chosen = False
         return iter(self.permutation().tolist())
 
     def __len__(self) -> int:

@@ -1,45 +1,67 @@
 """The ``rnn-mnist`` command: LightningCLI(RecurrentClassifier, MNISTDataModule).
 
     rnn-mnist fit --config scripts/configs/lstm.yaml       # train, then test the best checkpoint
-    rnn-mnist fit --config scripts/configs/lstm.yaml --ckpt_path last   # resume
-    rnn-mnist test --config scripts/configs/lstm.yaml \
-        --ckpt_path runs/lstm/checkpoints/best.ckpt
-    rnn-mnist predict --config scripts/configs/lstm.yaml \
-        --ckpt_path runs/lstm/checkpoints/best.ckpt \
+    rnn-mnist fit --config scripts/configs/lstm.yaml --ckpt_path last   # resume the latest run
+    rnn-mnist test --config scripts/configs/lstm.yaml --ckpt_path best  # the latest run's best
+    rnn-mnist predict --ckpt_path runs/lstm/latest/checkpoints/best.ckpt \
         --data.predict_dir my_digits/ --predictions.output predictions.csv
 
-Checkpoints live in a stable folder per run name, ``<save_dir>/<name>/checkpoints/`` (TensorBoard
-logs in ``<save_dir>/<name>/version_<n>/``): ``best.ckpt`` (lowest val_loss, configurable under
-``checkpoint.*``) and ``last.ckpt`` (rewritten after every epoch's validation, so
-``--ckpt_path last`` resumes from the latest finished epoch). A new fit with the same name
-overwrites both. Checkpoints are written atomically (temporary file, then rename) and read with
-``weights_only=True`` only. A resumed fit equals the uninterrupted one (data order and dropout
-masks depend only on the seed and the epoch; see ``training_guards.EpochSeed``). A fit whose
-loss turns NaN/inf stops before writing that epoch's checkpoints (``NonFiniteLossGuard``).
+Every fit gets its own run folder, ``<default_root_dir>/<name>/version_<n>/`` (default_root_dir
+``runs``; name from the logger, e.g. ``lstm`` in scripts/configs/lstm.yaml): its TensorBoard
+events, ``config.yaml`` and ``checkpoints/`` with ``best.ckpt`` (lowest val_loss, configurable
+under ``checkpoint.*``) and ``last.ckpt`` (rewritten after every epoch's validation).
+``<default_root_dir>/<name>/latest`` links to the newest run (see
+``lightning_module.training.run_folders``). ``--ckpt_path last`` resumes the newest run that has
+a ``last.ckpt``, in that run's own folder; ``--ckpt_path best`` / ``last`` in
+test/validate/predict name the newest run's checkpoint. Checkpoints are written atomically
+(temporary file, then rename) and read with ``weights_only=True`` only. A resumed fit equals the
+uninterrupted one (data order and dropout masks depend only on the seed and the epoch; see
+``lightning_module.training.guards.EpochSeed``). A fit whose loss turns NaN/inf stops before
+writing that epoch's checkpoints (``NonFiniteLossGuard``). ``test``, ``validate`` and
+``predict`` print their results and write no TensorBoard folder.
+
+A checkpoint never overrides the command: the model architecture the command asks for (its
+config's model section and ``--model.*`` options) must match the checkpoint's, or the command
+stops naming each difference; what the command leaves open comes from the checkpoint.
 
 After ``fit``, the best checkpoint is tested (the practical tested its final weights, which
 with patience 0 are one epoch past the best). ``predict`` exits with status 1 when any image
 could not be read (each gets a CSV row saying why; the others are still classified).
 
-Errors the user can fix (a bad argument, missing or corrupt data, an unusable checkpoint, a
-diverged run) end the command with one ``rnn-mnist: error: ...`` message and exit status 2 (bad
-argument) or 1 (the others), without a traceback.
+Errors the user can fix (a bad argument or output location, missing or corrupt data, an
+unusable checkpoint, a diverged run, a full disk) end the command with one
+``rnn-mnist: error: ...`` message and exit status 2 (bad argument) or 1 (the others), without
+a traceback. Every output location and data file is checked before training starts.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
-from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
-from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from jsonargparse import Namespace
+from pytorch_lightning.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+)
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from data import MNISTDataError, MNISTDataModule
-from lightning_module.model import RecurrentClassifier
+from lightning_module.model import (
+    ARCHITECTURE_HPARAMS,
+    TRAIN_METRICS,
+    VALIDATION_METRICS,
+    RecurrentClassifier,
+)
 from lightning_module.training.checkpoint_io import (
     AtomicTorchCheckpointIO,
     CheckpointError,
@@ -47,9 +69,31 @@ from lightning_module.training.checkpoint_io import (
 )
 from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
 from lightning_module.training.predictions import PredictionCSVWriter
+from lightning_module.training.run_folders import (
+    CHECKPOINT_FOLDER,
+    LATEST_LINK,
+    claim_run_folder,
+    free_name,
+    newest_with,
+    point_latest,
+    run_folder_of,
+    run_root,
+    version_of,
+)
+from lightning_module.utils.checks import (
+    require_choice,
+    require_writable_file,
+    require_writable_folder,
+)
 
 DEFAULT_SEED = 1234
+DEFAULT_ROOT_DIR = "runs"
 LAST_CHECKPOINT_NAME = "last"  # ModelCheckpoint.CHECKPOINT_NAME_LAST: what ckpt_path="last" finds
+BEST_CHECKPOINT_NAME = "best"  # the default checkpoint.filename
+# What decides the meaning of the weights: a checkpoint must agree with the command on these.
+WEIGHT_HPARAMS = (*ARCHITECTURE_HPARAMS, "permute_seed")
+# Metrics the model logs, so the only values early stopping / checkpointing can monitor.
+MONITORABLE = (*VALIDATION_METRICS, *TRAIN_METRICS)
 
 
 def last_checkpoint_callback() -> ModelCheckpoint:
@@ -63,35 +107,63 @@ def last_checkpoint_callback() -> ModelCheckpoint:
     )
 
 
-def stable_checkpoint_dir(trainer: Any) -> str:
-    """``<save_dir>/<name>/checkpoints`` of the first logger, else under ``default_root_dir``.
-
-    Unlike Lightning's default (inside the logger's ``version_<n>`` folder, new for every run),
-    this folder is the same for every run of a config, so ``--ckpt_path last`` finds it.
-    """
-    logger = trainer.loggers[0] if trainer.loggers else None
-    if logger is not None and logger.save_dir is not None:
-        folder = os.path.join(logger.save_dir, str(logger.name), "checkpoints")
-    else:
-        folder = os.path.join(trainer.default_root_dir, "checkpoints")
-    return os.path.realpath(os.path.expanduser(folder))
-
-
 class ConfigurationError(ValueError):
-    """An argument out of range, found while building the model, data module or trainer."""
+    """An argument out of range, or one the run could not use, found before any work."""
 
 
 # ckpt_path values that Lightning resolves itself rather than as a file path.
-LIGHTNING_CHECKPOINT_NAMES = ("last", "best", "hpc", "registry")
+LIGHTNING_CHECKPOINT_NAMES = ("hpc", "registry")
 # What main() reports as one "rnn-mnist: error: ..." line instead of a traceback.
 KNOWN_ERRORS = (ConfigurationError, MNISTDataError, CheckpointError, NonFiniteLossError)
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+@rank_zero_only
+def _say_early(message: str) -> None:
+    """Print on global rank 0 (before the trainer exists; the rank comes from the launcher)."""
+    print(message, flush=True)
+
+
+def explicit_config(parser: LightningArgumentParser, args: Any) -> Namespace:
+    """What the command itself sets (config files and options), without any default.
+
+    Parsed again with ``defaults=False``; links are skipped (they read default values) and so
+    is validation (required values may come from defaults).
+    """
+    from jsonargparse._link_arguments import skip_apply_links
+
+    if isinstance(args, (dict, Namespace)):
+        return Namespace(args) if isinstance(args, dict) else args
+    with skip_apply_links():
+        return parser.parse_args(args, defaults=False, _skip_validation=True)
+
+
+def _logger_save_dir_and_name(logger: Any) -> tuple[Any, Any] | None:
+    """(save_dir, name) of a parsed logger setting; None when there is no logger."""
+    if isinstance(logger, list):
+        logger = logger[0] if logger else None
+    if logger is True:
+        return None, "lightning_logs"
+    if not isinstance(logger, (dict, Namespace)):
+        return None
+    init_args = logger.get("init_args") or {}
+    return init_args.get("save_dir"), init_args.get("name", "lightning_logs")
 
 
 class RNNMnistCLI(LightningCLI):
-    """LightningCLI with the project's callbacks, stable checkpoints and post-fit test."""
+    """LightningCLI with the project's callbacks, run folders, checks and post-fit test."""
 
     exit_code: int = 0
     test_results: list[dict[str, float]] | None = None
+    run_folder: Path | None = None
+    _resume_folder: Path | None = None
+
+    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
+        parser = super().init_parser(**kwargs)
+        from lightning_module import __version__
+
+        parser.add_argument("--version", action="version", version=f"rnn-mnist {__version__}")
+        return parser
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(EarlyStopping, "early_stopping")
@@ -108,27 +180,135 @@ class RNNMnistCLI(LightningCLI):
                 "checkpoint.monitor": "val_loss",
                 "checkpoint.mode": "min",
                 "checkpoint.save_top_k": 1,
-                "checkpoint.filename": "best",
+                "checkpoint.filename": BEST_CHECKPOINT_NAME,
                 "checkpoint.enable_version_counter": False,
             }
         )
         parser.add_lightning_class_args(PredictionCSVWriter, "predictions")
+        # Runs go under --trainer.default_root_dir unless the logger's save_dir is given.
+        parser.link_arguments("trainer.default_root_dir", "trainer.logger.init_args.save_dir")
+
+    # -- parsing: where runs go, which checkpoint, and whether it agrees with the command ------
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        if (
-            not ckpt_path
-            or "://" in str(ckpt_path)
-            or (
-                str(ckpt_path).split(":")[0] in LIGHTNING_CHECKPOINT_NAMES  # also "registry:<name>"
-            )
-        ):
+        if not subcommand:
+            return
+        explicit = explicit_config(parser, args).get(subcommand) or Namespace()
+        self._explicit_model = dict((explicit.get("model") or Namespace()).items())
+        self._given_save_dir = explicit.get("trainer.logger.init_args.save_dir")
+        self._keep_given_save_dir()
+        config = self.config[subcommand]
+        self._run_root = self._config_run_root(config)
+        ckpt_path = self._resolve_ckpt_path(subcommand, config.get("ckpt_path"))
+        config.ckpt_path = ckpt_path
+        if not ckpt_path or "://" in str(ckpt_path):
+            return
+        if str(ckpt_path).split(":")[0] in LIGHTNING_CHECKPOINT_NAMES:  # also "registry:<name>"
             return
         # LightningCLI reads the file's hyperparameters next, with no error handling; and a
-        # missing file is better refused before the run creates its log folder.
-        read_checkpoint(ckpt_path)
+        # missing file is better refused before the run creates its folder.
+        checkpoint = read_checkpoint(ckpt_path)
+        self._check_architecture(ckpt_path, checkpoint.get("hyper_parameters") or {})
+        if subcommand == "fit":
+            self._resume_folder = run_folder_of(ckpt_path, self._run_root)
+
+    def _keep_given_save_dir(self) -> None:
+        """A save_dir the command gives wins over the default_root_dir link, which every
+        parse (the checkpoint's hyperparameters' included) applies again."""
+        logger = self.config[self.config.subcommand].trainer.get("logger")
+        if self._given_save_dir is not None and isinstance(logger, Namespace):
+            if "init_args" in logger:
+                logger.init_args.save_dir = self._given_save_dir
+
+    @staticmethod
+    def _config_run_root(config: Namespace) -> Path:
+        save_dir_and_name = _logger_save_dir_and_name(config.trainer.get("logger"))
+        default_root_dir = config.trainer.get("default_root_dir") or DEFAULT_ROOT_DIR
+        if save_dir_and_name is None:
+            return run_root(None, None, default_root_dir)
+        save_dir, name = save_dir_and_name
+        return run_root(save_dir or default_root_dir, name, default_root_dir)
+
+    def _resolve_ckpt_path(self, subcommand: str, ckpt_path: Any) -> Any:
+        """``best`` / ``last``: that checkpoint of the newest run under the run root that has it."""
+        if ckpt_path not in (BEST_CHECKPOINT_NAME, LAST_CHECKPOINT_NAME):
+            return ckpt_path
+        if subcommand == "fit" and ckpt_path == BEST_CHECKPOINT_NAME:
+            raise ConfigurationError(
+                "fit resumes from --ckpt_path last or a checkpoint file, not 'best' (a run "
+                "continued from its best epoch would rewrite that run's later checkpoints)"
+            )
+        filename = f"{ckpt_path}.ckpt"
+        found = newest_with(self._run_root, filename)
+        if found is not None:
+            _say_early(f"--ckpt_path {ckpt_path}: {found}")
+            return str(found)
+        if subcommand == "fit":
+            _say_early(
+                f"--ckpt_path last: no run under {self._run_root} has a checkpoint yet, so this "
+                "fit starts a new run"
+            )
+            return None
+        raise ConfigurationError(
+            f"--ckpt_path {ckpt_path}: no run under {self._run_root} has "
+            f"{CHECKPOINT_FOLDER}/{filename}; fit one first, or pass a checkpoint file"
+        )
+
+    def _check_architecture(self, ckpt_path: str, saved: dict[str, Any]) -> None:
+        """Refuse a checkpoint whose architecture differs from the command's; say what it sets."""
+        if not saved:
+            return  # no hyperparameters: loading checks the weights' shapes
+        asked = self._explicit_model
+        compared = [name for name in WEIGHT_HPARAMS if name in saved]
+        if not saved.get("permute") and not asked.get("permute"):
+            compared = [name for name in compared if name != "permute_seed"]  # no permutation
+        differences = [
+            f"{name}={asked[name]!r} (the checkpoint has {saved[name]!r})"
+            for name in compared
+            if name in asked and asked[name] != saved[name]
+        ]
+        if differences:
+            raise ConfigurationError(
+                f"checkpoint {ckpt_path} does not match the model this command asks for: "
+                f"{', '.join(differences)}. Drop these --model.* options (or the config's model "
+                "section) to use the checkpoint's architecture, or pass the config that "
+                "trained it"
+            )
+        taken = [name for name in compared if name not in asked]
+        if len(taken) == len(compared):
+            listed = ", ".join(f"{name}={saved[name]!r}" for name in taken)
+            _say_early(f"using the checkpoint's architecture: {listed}")
+            return
+        defaults = self.config[self.config.subcommand].model
+        changed = [  # settings left open whose default the checkpoint replaces
+            f"{name}={saved[name]!r} (default {defaults.get(name)!r})"
+            for name in taken
+            if defaults.get(name) != saved[name]
+        ]
+        if changed:
+            _say_early(f"using the checkpoint's {', '.join(changed)}")
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning's merge of the checkpoint's hyperparameters, then the command's own values.
+
+        The architecture already agrees (``_check_architecture``); any other model setting the
+        command gives (e.g. ``--model.gru_impl``) wins over the checkpoint's, said in one line.
+        """
+        super()._parse_ckpt_path()
+        subcommand = self.config.get("subcommand")
+        if not subcommand or not self.config[subcommand].get("ckpt_path"):
+            return
+        self._keep_given_save_dir()
+        model = self.config[subcommand].model
+        for name, value in self._explicit_model.items():
+            if name in WEIGHT_HPARAMS or model.get(name) == value:
+                continue
+            _say_early(f"using the command's {name}={value!r} (the checkpoint has {model[name]!r})")
+            model[name] = value
+
+    # -- building: every argument and output location checked before any work ----------------
 
     def instantiate_classes(self) -> None:
         """Build everything; any argument refused on the way is a ``ConfigurationError``.
@@ -137,20 +317,78 @@ class RNNMnistCLI(LightningCLI):
         """
         try:
             super().instantiate_classes()
-        except CheckpointError:
+        except (CheckpointError, ConfigurationError):
             raise
         except (ValueError, MisconfigurationException) as exc:
             raise ConfigurationError(str(exc)) from exc
 
     def instantiate_trainer(self, **kwargs: Any):
+        evaluating = self.subcommand in ("validate", "test", "predict")
+        if evaluating:
+            kwargs["logger"] = False  # they log nothing worth a TensorBoard run; results print
         trainer = super().instantiate_trainer(**kwargs)
         if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
             trainer.strategy.checkpoint_io = AtomicTorchCheckpointIO()
-        folder = stable_checkpoint_dir(trainer)
+        if self.subcommand == "fit":
+            self._check_fit_settings(trainer)
+            if trainer.loggers:
+                trainer.callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+        elif evaluating:  # only fit makes a run folder, so only fit saves its config
+            trainer.callbacks = [
+                cb for cb in trainer.callbacks if not isinstance(cb, SaveConfigCallback)
+            ]
+            self._checkpoints_stay_with(trainer, self.config_init[self.subcommand].get("ckpt_path"))
+        if self.subcommand == "predict":
+            writer = self._prediction_writer(trainer)
+            require_writable_file("predictions.output", writer.output, error=ConfigurationError)
+        return trainer
+
+    @staticmethod
+    def _checkpoints_stay_with(trainer: Any, ckpt_path: Any) -> None:
+        """Point the (idle outside fit) checkpoint callbacks at the loaded file's folder, the
+        one its saved callback state names, so restoring that state finds nothing moved."""
+        if not ckpt_path or not os.path.isfile(ckpt_path):
+            return
+        folder = os.path.dirname(os.path.realpath(ckpt_path))
         for callback in trainer.checkpoint_callbacks:
             if isinstance(callback, ModelCheckpoint) and callback.dirpath is None:
                 callback.dirpath = folder
-        return trainer
+
+    def _check_fit_settings(self, trainer: Any) -> None:
+        root = self._trainer_run_root(trainer)
+        require_writable_folder("the run folder", root, error=ConfigurationError)
+        for callback in trainer.checkpoint_callbacks:
+            if not isinstance(callback, ModelCheckpoint):
+                continue
+            if callback.dirpath is not None:
+                require_writable_folder(
+                    "checkpoint.dirpath", callback.dirpath, error=ConfigurationError
+                )
+            if callback.monitor is not None:
+                require_choice(
+                    "checkpoint.monitor", callback.monitor, MONITORABLE, error=ConfigurationError
+                )
+        for callback in trainer.early_stopping_callbacks:
+            require_choice(
+                "early_stopping.monitor", callback.monitor, MONITORABLE, error=ConfigurationError
+            )
+        if trainer.limit_val_batches == 0:
+            raise ConfigurationError(
+                "trainer.limit_val_batches=0 turns validation off, but early stopping, the best "
+                "checkpoint and the plateau schedule need val_loss"
+            )
+
+    @staticmethod
+    def _trainer_run_root(trainer: Any) -> Path:
+        if trainer.loggers:
+            logger = trainer.loggers[0]
+            return run_root(logger.save_dir, logger.name, trainer.default_root_dir)
+        return run_root(None, None, trainer.default_root_dir)
+
+    def _prediction_writer(self, trainer: Any) -> PredictionCSVWriter:
+        return next(cb for cb in trainer.callbacks if isinstance(cb, PredictionCSVWriter))
+
+    # -- running ---------------------------------------------------------------------------
 
     def _say(self, message: str) -> None:
         if self.trainer.is_global_zero:
@@ -165,6 +403,44 @@ class RNNMnistCLI(LightningCLI):
 
     before_validate = before_test = before_predict = _warn_without_checkpoint
 
+    def before_fit(self) -> None:
+        # The fit ends by testing, so the test split is read (and checked) now with the others.
+        if isinstance(self.datamodule, MNISTDataModule):
+            self.datamodule.preload("fit", "test")
+        self._open_run_folder()
+
+    def _open_run_folder(self) -> None:
+        """Claim this fit's run folder (rank 0) and point the logger and checkpoints at it.
+
+        Other DDP ranks receive the checkpoint folder from rank 0 in ``ModelCheckpoint.setup``.
+        """
+        trainer = self.trainer
+        if trainer.fast_dev_run or not trainer.is_global_zero:
+            return  # fast_dev_run writes nothing
+        root = self._trainer_run_root(trainer)
+        folder = self._resume_folder
+        if folder is not None and folder.parent != root.resolve():
+            folder = None
+        folder = folder or claim_run_folder(root)
+        self.run_folder = folder
+        if trainer.loggers:
+            trainer.loggers[0]._version = version_of(folder)  # its log_dir: the run folder
+        else:
+            trainer._default_root_dir = str(folder)  # Lightning's log_dir without a logger
+        # Absolute and resolved: a checkpoint restores its ModelCheckpoint state (best score,
+        # best path) only into the same dirpath, whatever the working folder of the resume.
+        checkpoints = str(folder.resolve() / CHECKPOINT_FOLDER)
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, ModelCheckpoint) and callback.dirpath is None:
+                callback.dirpath = checkpoints
+        resumed = folder == self._resume_folder
+        if resumed:  # the run's first config.yaml stays; each resume adds its own
+            for callback in trainer.callbacks:
+                if isinstance(callback, SaveConfigCallback):
+                    callback.config_filename = free_name(folder, "config.resumed_{}.yaml")
+        self._say(f"run folder: {folder}{' (resumed)' if resumed else ''}")
+        point_latest(root)
+
     def after_fit(self) -> None:
         trainer = self.trainer
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
@@ -173,14 +449,21 @@ class RNNMnistCLI(LightningCLI):
         else:
             self._say(f"testing the best checkpoint: {best}")
         self.test_results = trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best)
-        if trainer.logger is not None and trainer.log_dir is not None:
-            log_dir = trainer.log_dir
-            self._say(f"TensorBoard logs: {log_dir}   (tensorboard --logdir {log_dir})")
+        if self.run_folder is None:
+            return
+        root = self.run_folder.parent
+        if trainer.loggers:
+            self._say(f"TensorBoard logs: {self.run_folder}   (tensorboard --logdir {root})")
         if best is not None:
-            self._say(f"checkpoints: {os.path.dirname(best)}   (resume: --ckpt_path last)")
+            latest = root / LATEST_LINK
+            via = f"; newest run: {latest}" if latest.is_symlink() else ""
+            self._say(
+                f"checkpoints: {os.path.dirname(best)}   (resume: --ckpt_path last; test: "
+                f"--ckpt_path best{via})"
+            )
 
     def after_predict(self) -> None:
-        writer = next(cb for cb in self.trainer.callbacks if isinstance(cb, PredictionCSVWriter))
+        writer = self._prediction_writer(self.trainer)
         if not writer.written:  # no batch ran (only unreadable images): Lightning skipped the hooks
             writer.write(self.datamodule)
         self._say(f"wrote {writer.rows_written} rows to {writer.output}")
@@ -199,8 +482,8 @@ def run_cli(
     ``extra_callbacks`` are added to every trainer (for tools such as scripts/reproduce.py).
     """
     # BPTT over hundreds of steps (pixels_per_step=1) shrinks gradients into float32 denormals,
-    # which x86 CPUs compute on very slowly: a 784-step LSTM-128 backward took 9.2 s instead of
-    # 0.8 s (same gradients to 5 digits). Flushing them to zero changes nothing above 1.2e-38.
+    # which x86 CPUs compute many times more slowly than normal numbers. Flushing them to zero
+    # changes nothing above 1.2e-38.
     torch.set_flush_denormal(True)
     return RNNMnistCLI(
         RecurrentClassifier,
@@ -208,9 +491,10 @@ def run_cli(
         seed_everything_default=DEFAULT_SEED,
         trainer_defaults={
             "max_epochs": 100,
+            "default_root_dir": DEFAULT_ROOT_DIR,
             "logger": {
                 "class_path": "pytorch_lightning.loggers.TensorBoardLogger",
-                "init_args": {"save_dir": "runs", "name": "rnn-mnist", "default_hp_metric": False},
+                "init_args": {"name": "rnn-mnist", "default_hp_metric": False},
             },
             "callbacks": [
                 last_checkpoint_callback(),
@@ -231,15 +515,28 @@ def main(args: list[str] | None = None) -> int:
     """Console entry point ``rnn-mnist``; returns the exit status.
 
     0: success. 1: some images could not be classified, or a known error (``KNOWN_ERRORS``:
-    missing/corrupt data, unusable checkpoint, diverged training) printed as one
-    ``rnn-mnist: error: ...`` message on stderr. 2: a bad argument (the same kind of message;
-    jsonargparse's own type errors also exit with 2). Unexpected errors keep their traceback.
+    missing/corrupt data, unusable checkpoint, diverged training; or a full disk) printed as one
+    ``rnn-mnist: error: ...`` message on stderr. 2: a bad argument or output location (the same
+    kind of message; jsonargparse's own type errors also exit with 2). ``--version`` prints
+    ``rnn-mnist <version>`` and exits with 0. Unexpected errors keep their traceback.
     """
     try:
         return run_cli(args).exit_code
     except KNOWN_ERRORS as exc:
         print(f"rnn-mnist: error: {exc}", file=sys.stderr, flush=True)
         return 2 if isinstance(exc, ConfigurationError) else 1
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(
+            f"rnn-mnist: error: no space left on the device{where} ({exc.strerror}); every "
+            "checkpoint is written whole or not at all, so those of the last finished epoch are "
+            "intact: free some space, then resume with --ckpt_path last",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     finally:
         # Lightning leaves the DDP process group up; tearing gloo's threads down at interpreter
         # exit instead can abort the process ("terminate called without an active exception").

@@ -50,6 +50,7 @@ ARCHITECTURE_HPARAMS = (
     "permute",
 )
 TRAIN_METRICS = ("train_loss", "train_data_loss", "train_l2", "train_acc")  # logged per epoch
+VALIDATION_METRICS = ("val_loss", "val_data_loss", "val_l2", "val_acc")  # logged per validation
 
 
 def validate_training_args(

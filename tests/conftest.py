@@ -35,7 +35,7 @@ def tiny_checkpoint(_synthetic_mnist_master, tmp_path_factory) -> tuple[Path, Pa
     root = tmp_path_factory.mktemp("tiny_fit")
     data = shutil.copytree(_synthetic_mnist_master, root / "data")
     run_cli(["fit", *tiny_args(data, root / "runs"), "--trainer.max_epochs", "1"])
-    return root / "runs" / "tiny" / "checkpoints" / "best.ckpt", data
+    return root / "runs" / "tiny" / "version_0" / "checkpoints" / "best.ckpt", data
 
 
 @pytest.fixture

@@ -55,9 +55,9 @@ def test_fit_with_fast_dev_run_trains_validates_and_tests_one_batch_without_chec
     assert not list(tmp_path.rglob("*.ckpt"))
 
 
-def test_fit_keeps_best_and_true_last_checkpoints_in_a_stable_folder(fitted):
+def test_fit_keeps_best_and_true_last_checkpoints_in_its_run_folder(fitted):
     cli, root, _ = fitted
-    folder = root / "runs" / "tiny" / "checkpoints"
+    folder = root / "runs" / "tiny" / "version_0" / "checkpoints"
     assert sorted(p.name for p in folder.iterdir()) == ["best.ckpt", "last.ckpt"]
     assert isinstance(cli.trainer.strategy.checkpoint_io, AtomicTorchCheckpointIO)
     last = torch.load(folder / "last.ckpt", weights_only=True, map_location="cpu")
@@ -72,7 +72,7 @@ def test_fit_keeps_best_and_true_last_checkpoints_in_a_stable_folder(fitted):
 
 def test_fit_tests_the_best_checkpoint_and_its_results_match_a_separate_test_run(fitted):
     cli, root, data = fitted
-    best = root / "runs" / "tiny" / "checkpoints" / "best.ckpt"
+    best = root / "runs" / "tiny" / "version_0" / "checkpoints" / "best.ckpt"
     best_weights = torch.load(best, weights_only=True)["state_dict"]
     for name, value in cli.model.state_dict().items():  # the tested weights are the best ones
         assert torch.equal(value, best_weights[name]), name
@@ -145,11 +145,16 @@ def test_fit_resumes_from_the_last_checkpoint_with_ckpt_path_last(mnist_dir, tmp
     args = ["fit", *tiny_args(mnist_dir, tmp_path / "runs"), "--early_stopping.patience", "10"]
     first = run_cli([*args, "--trainer.max_epochs", "1"])
     steps_per_epoch = first.trainer.global_step
+    first_config = (first.run_folder / "config.yaml").read_bytes()
     resumed = run_cli([*args, "--trainer.max_epochs", "2", "--ckpt_path", "last"])
     assert resumed.trainer.current_epoch == 2
     assert resumed.trainer.global_step == 2 * steps_per_epoch  # epoch 1 was not trained again
-    last = torch.load(tmp_path / "runs" / "tiny" / "checkpoints" / "last.ckpt", weights_only=True)
-    assert last["epoch"] == 1
+    folder = tmp_path / "runs" / "tiny" / "version_0"  # resumed in the first run's own folder
+    last_path = folder / "checkpoints" / "last.ckpt"
+    assert torch.load(last_path, weights_only=True)["epoch"] == 1
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["latest", "version_0"]
+    assert (folder / "config.yaml").read_bytes() == first_config  # the resume adds its own
+    assert f"ckpt_path: {last_path}" in (folder / "config.resumed_1.yaml").read_text()
 
 
 def test_print_config_prints_the_full_configuration_and_exits(mnist_dir, capsys):

@@ -53,6 +53,7 @@ def _concat(loader) -> tuple[torch.Tensor, torch.Tensor]:
         ({"batch_size": 0}, "batch_size"),
         ({"batch_size": 2.5}, "batch_size"),
         ({"val_size": -1}, "val_size"),
+        ({"val_size": 0}, "val_size must be >= 1, got 0: the validation loss decides"),
         ({"val_size": 60_000}, "val_size"),
         ({"train_fraction": 0.0}, "train_fraction"),
         ({"train_fraction": 1.5}, "train_fraction"),
@@ -186,6 +187,42 @@ def test_training_order_is_a_pure_function_of_seed_and_epoch(mnist_dir):
     dm_a, dm_b = _module(mnist_dir, seed=7), _module(mnist_dir, seed=7)
     assert torch.equal(_epoch_labels_order(dm_a, 2), _epoch_labels_order(dm_b, 2))
     assert not torch.equal(_epoch_labels_order(dm_a, 2), _epoch_labels_order(_module(mnist_dir), 2))
+
+
+def test_iterating_the_same_train_loader_again_gives_a_new_order_each_pass(mnist_dir):
+    dm = _module(mnist_dir, seed=5)
+    loader = dm.train_dataloader()
+    passes = [_concat(loader)[0].flatten(1).sum(1) for _ in range(3)]  # no set_epoch at all
+    assert not torch.equal(passes[0], passes[1]) and not torch.equal(passes[1], passes[2])
+    for epoch, order in enumerate(passes):  # pass k is epoch k's order
+        assert torch.equal(order, _epoch_labels_order(_module(mnist_dir, seed=5), epoch))
+    sampler = EpochShuffleSampler(250, seed=5)
+    sampler.set_epoch(7)
+    assert list(sampler) == list(sampler_at(7)) and list(sampler) == list(sampler_at(8))
+    sampler.set_epoch(2)  # set_epoch always wins, as Lightning's resume needs
+    assert list(sampler) == list(sampler_at(2))
+
+
+def sampler_at(epoch: int) -> EpochShuffleSampler:
+    sampler = EpochShuffleSampler(250, seed=5)
+    sampler.set_epoch(epoch)
+    return sampler
+
+
+def test_preload_reads_every_split_of_the_stages_now_and_leaves_missing_files_to_download(
+    mnist_dir,
+):
+    dm = MNISTDataModule(str(mnist_dir), val_size=50)
+    dm.preload("fit", "test")
+    assert set(dm._splits) == {"train", "val", "test"}
+    path = mnist_dir / "MNIST" / "raw" / TEST_IMAGES
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(MNISTDataError, match="truncated"):
+        MNISTDataModule(str(mnist_dir), val_size=50).preload("fit", "test")
+    path.unlink()
+    missing = MNISTDataModule(str(mnist_dir), val_size=50)
+    missing.preload("fit", "test")
+    assert missing._splits == {}
 
 
 class _OrderRecorder(pl.LightningModule):

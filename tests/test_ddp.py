@@ -100,8 +100,8 @@ def split_metrics(checkpoint: Path, data: Path, stage: str) -> tuple[float, floa
 
 def test_ddp_fit_logs_each_epochs_metrics_once_from_rank_0(ddp_run):
     root, _, _ = ddp_run
-    versions = sorted(p.name for p in (root / "runs" / "ddp").iterdir() if p.is_dir())
-    assert versions == ["checkpoints", "version_0"]  # one log folder: rank 0's
+    versions = sorted(p.name for p in (root / "runs" / "ddp").iterdir())
+    assert versions == ["latest", "version_0"]  # one run folder: rank 0's
     event_files = list((root / "runs" / "ddp" / "version_0").glob("events.out.tfevents.*"))
     # events.out.tfevents.<time>.<host>.<pid>.<n>: fit and the post-fit test may each open a
     # file, but all from one process
@@ -117,7 +117,7 @@ def test_ddp_fit_logs_each_epochs_metrics_once_from_rank_0(ddp_run):
 
 def test_ddp_validation_metrics_are_synced_over_both_ranks(ddp_run):
     root, data, _ = ddp_run
-    last = root / "runs" / "ddp" / "checkpoints" / "last.ckpt"
+    last = root / "runs" / "ddp" / "version_0" / "checkpoints" / "last.ckpt"
     loss, accuracy = split_metrics(last, data, "val")  # the whole split: 100 images
     events = scalars(root)
     assert events.Scalars("val_loss")[-1].value == pytest.approx(loss, rel=1e-5)
@@ -126,7 +126,7 @@ def test_ddp_validation_metrics_are_synced_over_both_ranks(ddp_run):
 
 def test_ddp_fit_tests_the_best_checkpoint_over_the_whole_test_split(ddp_run):
     root, data, _ = ddp_run
-    best = root / "runs" / "ddp" / "checkpoints" / "best.ckpt"
+    best = root / "runs" / "ddp" / "version_0" / "checkpoints" / "best.ckpt"
     loss, accuracy = split_metrics(best, data, "test")
     events = scalars(root)
     assert events.Scalars("test_loss")[-1].value == pytest.approx(loss, rel=1e-5)
@@ -135,7 +135,7 @@ def test_ddp_fit_tests_the_best_checkpoint_over_the_whole_test_split(ddp_run):
 
 def test_ddp_checkpoints_are_written_once_and_load(ddp_run):
     root, _, output = ddp_run
-    folder = root / "runs" / "ddp" / "checkpoints"
+    folder = root / "runs" / "ddp" / "version_0" / "checkpoints"
     assert sorted(p.name for p in folder.iterdir()) == ["best.ckpt", "last.ckpt"]
     last = torch.load(folder / "last.ckpt", weights_only=True, map_location="cpu")
     assert last["epoch"] == EPOCHS - 1

@@ -87,8 +87,8 @@ def fit_args(mnist_dir, root, lr: str, max_epochs: int = 5) -> list[str]:
 def test_lr_1e30_diverges_and_the_fit_stops_in_that_epoch_leaving_earlier_checkpoints_as_they_were(
     mnist_dir, tmp_path
 ):
-    run_cli(fit_args(mnist_dir, tmp_path, lr="0.01", max_epochs=1))  # a good run, same folder
-    folder = tmp_path / "checkpoints"
+    run_cli(fit_args(mnist_dir, tmp_path, lr="0.01", max_epochs=1))  # a good run, same root
+    folder = tmp_path / "version_0" / "checkpoints"
     before = {name: (folder / name).read_bytes() for name in ("last.ckpt", "best.ckpt")}
     recorder = LossRecorder()
     with pytest.raises(NonFiniteLossError) as error:
@@ -103,6 +103,7 @@ def test_lr_1e30_diverges_and_the_fit_stops_in_that_epoch_leaving_earlier_checkp
     assert "lr=1e+30" in message and "--trainer.gradient_clip_val" in message
     assert {name: (folder / name).read_bytes() for name in before} == before
     assert sorted(p.name for p in folder.iterdir()) == ["best.ckpt", "last.ckpt"]
+    assert not list((tmp_path / "version_1").rglob("*.ckpt"))  # the diverged run saved nothing
 
 
 def test_a_fit_whose_weights_turn_nan_mid_epoch_keeps_the_last_finished_epochs_checkpoints(
@@ -117,7 +118,7 @@ def test_a_fit_whose_weights_turn_nan_mid_epoch_keeps_the_last_finished_epochs_c
     first_bad = recorder.first_non_finite_step()
     assert first_bad == 2 * STEPS_PER_EPOCH + 1
     assert f"at global step {first_bad} (epoch 2)" in str(error.value)
-    folder = tmp_path / "checkpoints"
+    folder = tmp_path / "version_0" / "checkpoints"
     assert sorted(p.name for p in folder.iterdir()) == ["best.ckpt", "last.ckpt"]
     last = torch.load(folder / "last.ckpt", weights_only=True)
     assert last["epoch"] == 1 and last["global_step"] == 2 * STEPS_PER_EPOCH
@@ -136,7 +137,7 @@ def test_the_cli_reports_divergence_in_one_error_line_and_exits_1(mnist_dir, tmp
         "rnn-mnist: error: training loss is not finite (NaN or inf) at global step"
     )
     assert "Traceback" not in err
-    assert not (tmp_path / "checkpoints").exists()
+    assert not list(tmp_path.rglob("*.ckpt"))
 
 
 def test_a_non_finite_validation_loss_stops_the_run_before_that_epochs_checkpoints(
@@ -151,7 +152,8 @@ def test_a_non_finite_validation_loss_stops_the_run_before_that_epochs_checkpoin
     expected = r"val_loss is not finite \((nan|inf)\) after epoch 1"
     with pytest.raises(NonFiniteLossError, match=expected):
         run_cli(fit_args(mnist_dir, tmp_path, lr="0.01"), extra_callbacks=[PoisonAfterTraining()])
-    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
+    last = tmp_path / "version_0" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["epoch"] == 0
 
 
 def fake_trainer(step: int) -> SimpleNamespace:

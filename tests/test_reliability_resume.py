@@ -184,7 +184,7 @@ def test_a_fit_killed_mid_epoch_and_resumed_from_last_equals_the_uninterrupted_r
             ]
         )
         wait_for(Path(str(killed_record) + ".paused"), process, log)
-        checkpoints = killed_root / "checkpoints"
+        checkpoints = killed_root / "version_0" / "checkpoints"
         assert load(checkpoints / "last.ckpt")["epoch"] == KILL_EPOCH - 1
         process.send_signal(signal.SIGKILL)
         assert process.wait(timeout=60) == -signal.SIGKILL
@@ -208,7 +208,7 @@ def test_a_fit_killed_mid_epoch_and_resumed_from_last_equals_the_uninterrupted_r
     assert resumed.trainer.current_epoch == whole.trainer.current_epoch
     assert resumed.trainer.global_step == whole.trainer.global_step
     for name in ("last.ckpt", "best.ckpt"):
-        a, b = load(whole_root / "checkpoints" / name), load(checkpoints / name)
+        a, b = load(whole_root / "version_0" / "checkpoints" / name), load(checkpoints / name)
         for key in ("epoch", "global_step", "state_dict", "optimizer_states", "loops"):
             assert_same_tensors(a[key], b[key], f"{name}:{key}")
         early_stopping = [key for key in a["callbacks"] if key.startswith("EarlyStopping")]
@@ -220,6 +220,7 @@ def test_a_fit_killed_mid_epoch_and_resumed_from_last_equals_the_uninterrupted_r
             f"{name}:callbacks",
         )
     assert resumed.test_results == whole.test_results  # the best checkpoint's test metrics
+    assert sorted(p.name for p in killed_root.iterdir()) == ["fit.yaml", "latest", "version_0"]
 
 
 class EpochMetrics(Callback):

@@ -1,4 +1,5 @@
-"""What the CLI wires into the Trainer: guards, checkpoint IO, the prediction writer, TensorBoard.
+"""What the CLI wires into the Trainer: guards, checkpoint IO, run folders, the prediction writer,
+TensorBoard.
 
 Callbacks and IO only; the model and the network do not import from here except for logging.
 """

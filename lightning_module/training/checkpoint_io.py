@@ -73,8 +73,13 @@ class AtomicTorchCheckpointIO(TorchCheckpointIO):
         path: str | os.PathLike,
         storage_options: Any | None = None,
     ) -> None:
-        with atomic_output(path) as temporary:
-            super().save_checkpoint(checkpoint, temporary, storage_options=storage_options)
+        try:
+            with atomic_output(path) as temporary:
+                super().save_checkpoint(checkpoint, temporary, storage_options=storage_options)
+        except OSError as exc:
+            if exc.filename is not None or exc.errno is None:
+                raise
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc  # name the checkpoint
 
     def load_checkpoint(
         self, path: str | os.PathLike, map_location: Any = None, weights_only: bool | None = None

@@ -1,4 +1,4 @@
-"""Argument checks shared by the model, the data module, the GRU layer and the tools.
+"""Argument checks shared by the model, the data module, the GRU layer, the CLI and the tools.
 
 Each raises ``error`` (ValueError unless a caller needs its own type) with one line naming the
 argument, what is allowed and what was given, so the CLI can print it as it is.
@@ -7,7 +7,9 @@ argument, what is allowed and what was given, so the CLI can print it as it is.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 
 def _is_int(value: object) -> bool:
@@ -75,6 +77,39 @@ def require_choice(
     if value not in choices:
         raise error(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def require_writable_folder(
+    name: str, path: str | os.PathLike, *, error: type[Exception] = ValueError
+) -> Path:
+    """Return ``path`` if it is a folder this process can write in, or one it can create.
+
+    A missing folder is fine when its nearest existing ancestor is a writable folder (the
+    writer creates the rest); refused: a file in the way, or a read-only ancestor.
+    """
+    folder = Path(path).expanduser()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        if existing == folder:
+            raise error(f"{name} {folder} is a file, not a folder")
+        raise error(f"{name} {folder} cannot be created: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == folder else f" ({existing}, where it would be created)"
+        raise error(f"{name} {folder} is not writable{where}: read-only or no permission")
+    return folder
+
+
+def require_writable_file(
+    name: str, path: str | os.PathLike, *, error: type[Exception] = ValueError
+) -> Path:
+    """Return ``path`` if a file can be written there (missing parent folders are created)."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise error(f"{name} {target} is a folder, not a file")
+    require_writable_folder(f"the folder of {name}", target.parent, error=error)
+    return target
 
 
 def at_least(minimum: int):
