@@ -511,6 +511,14 @@ def run_cli(
     )
 
 
+def console_command() -> list[str]:
+    """How to start ``rnn-mnist`` in a new process: the installed command, as users run it, or
+    the module where the package is not installed (which puts the current folder first on
+    ``sys.path``, where a folder named ``data`` would shadow the package)."""
+    script = Path(sys.executable).with_name("rnn-mnist")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "lightning_module.cli"]
+
+
 def main(args: list[str] | None = None) -> int:
     """Console entry point ``rnn-mnist``; returns the exit status.
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 from tiny_cli import tiny_args
 
-from lightning_module.cli import main, run_cli
+from lightning_module.cli import console_command, main, run_cli
 from lightning_module.training import run_folders
 from lightning_module.training.run_folders import claim_run_folder, newest_with, point_latest
 
@@ -69,7 +69,7 @@ def test_a_second_fit_of_the_same_config_leaves_the_first_runs_files_byte_identi
 def start_fit(args: list[str], cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "lightning_module.cli", *args],
+        [*console_command(), *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

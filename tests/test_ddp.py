@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,16 +21,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from data import MNISTDataModule
 from lightning_module import RecurrentClassifier
+from lightning_module.cli import console_command
 
 EPOCHS = 2
 VAL_SIZE = 100  # of the fixture's 300 training images: each rank validates 50
-CONSOLE_SCRIPT = Path(sys.executable).with_name("rnn-mnist")
-# the installed command as users run it; the module when the package is not installed
-RNN_MNIST = (
-    [str(CONSOLE_SCRIPT)]
-    if CONSOLE_SCRIPT.is_file()
-    else [sys.executable, "-m", "lightning_module.cli"]
-)
+RNN_MNIST = console_command()
 
 
 @pytest.fixture(scope="module")
