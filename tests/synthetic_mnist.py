@@ -8,6 +8,7 @@ in a few epochs. Labels cycle ``0, 1, ..., 9, 0, 1, ...`` so every split holds e
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +54,12 @@ def write_synthetic_mnist(root: Path, n_train: int = 300, n_test: int = 100) -> 
     write_idx_images(raw / TEST_IMAGES, test_x)
     write_idx_labels(raw / TEST_LABELS, test_y)
     return Path(root)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR declaring width x height, with no pixel data at all."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
+    chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    end = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    return b"\x89PNG\r\n\x1a\n" + chunk + end

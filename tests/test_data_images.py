@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +9,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from PIL import Image, ImageDraw
+from synthetic_mnist import png_header_only
 
 from data import DigitImageError, MNISTDataModule, load_digit_image
 from data.images import MAX_PIXELS
@@ -130,18 +129,9 @@ def test_an_mnist_digit_blown_up_and_inverted_comes_back_close_to_itself(real_mn
 # -- refusals ------------------------------------------------------------------------------
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG signature and IHDR declaring width x height, with no pixel data at all."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
-    chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    end = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
-    return b"\x89PNG\r\n\x1a\n" + chunk + end
-
-
 def test_a_huge_image_is_refused_from_its_header_before_decoding(tmp_path):
     path = tmp_path / "bomb.png"
-    path.write_bytes(_png_header_only(10_000, 10_000))  # no pixel data: decoding would fail
+    path.write_bytes(png_header_only(10_000, 10_000))  # no pixel data: decoding would fail
     with pytest.raises(DigitImageError, match="too large") as info:
         load_digit_image(path)
     assert str(MAX_PIXELS) in str(info.value) and "10000x10000" in str(info.value)
@@ -149,7 +139,7 @@ def test_a_huge_image_is_refused_from_its_header_before_decoding(tmp_path):
 
 def test_an_image_exactly_at_the_pixel_limit_is_not_refused_for_size(tmp_path):
     path = tmp_path / "big_but_allowed.png"
-    path.write_bytes(_png_header_only(MAX_PIXELS // 10_000, 10_000))
+    path.write_bytes(png_header_only(MAX_PIXELS // 10_000, 10_000))
     with pytest.raises(DigitImageError, match="cannot decode"):  # fails later, at decoding
         load_digit_image(path)
 

@@ -15,6 +15,7 @@ from urllib.error import URLError
 
 import pytest
 from synthetic_mnist import IDX_FILES, TRAIN_IMAGES, TRAIN_LABELS
+from tiny_cli import tiny_args
 
 from data import download
 from lightning_module.cli import main
@@ -23,25 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
 
 def cli_args(data_dir: Path, runs: Path) -> list[str]:
-    return [
-        "fit",
-        "--data.data_dir",
-        str(data_dir),
-        "--data.val_size",
-        "100",
-        "--data.batch_size",
-        "50",
-        "--model.hidden_size",
-        "8",
-        "--trainer.max_epochs",
-        "1",
-        "--trainer.enable_progress_bar",
-        "false",
-        "--trainer.enable_model_summary",
-        "false",
-        "--trainer.logger.init_args.save_dir",
-        str(runs),
-    ]
+    return ["fit", *tiny_args(data_dir, runs, name=None), "--trainer.max_epochs", "1"]
 
 
 def run_main(args: list[str], capsys) -> tuple[int, str]:

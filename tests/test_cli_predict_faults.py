@@ -9,15 +9,13 @@ when something failed.
 from __future__ import annotations
 
 import csv
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from synthetic_mnist import synthetic_digits
+from synthetic_mnist import png_header_only, synthetic_digits
 from tiny_cli import tiny_args
 
 from data import load_digit_image
@@ -26,15 +24,6 @@ from lightning_module import RecurrentClassifier
 from lightning_module.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG signature and IHDR declaring width x height, with no pixel data."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
-    chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    end = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
-    return b"\x89PNG\r\n\x1a\n" + chunk + end
 
 
 def write_convertible(folder: Path) -> list[str]:

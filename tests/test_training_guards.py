@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from pytorch_lightning.callbacks import Callback
+from tiny_cli import tiny_args
 
 from lightning_module import RecurrentClassifier
 from lightning_module.cli import main, run_cli
@@ -55,16 +56,9 @@ class PoisonWeights(Callback):
 def fit_args(mnist_dir, root, lr: str, max_epochs: int = 5) -> list[str]:
     return [
         "fit",
-        "--data.data_dir",
-        str(mnist_dir),
-        "--data.val_size",
-        "100",
-        "--data.batch_size",
-        "50",
+        *tiny_args(mnist_dir, None, name=None),
         "--model.cell",
         "rnn",
-        "--model.hidden_size",
-        "8",
         "--model.lr",
         lr,
         "--model.l2_lambda",
@@ -75,10 +69,6 @@ def fit_args(mnist_dir, root, lr: str, max_epochs: int = 5) -> list[str]:
         "false",
         "--trainer.default_root_dir",
         str(root),
-        "--trainer.enable_progress_bar",
-        "false",
-        "--trainer.enable_model_summary",
-        "false",
         "--early_stopping.patience",
         "10",
     ]

@@ -21,6 +21,7 @@ import pytest
 import torch
 import yaml
 from pytorch_lightning.callbacks import Callback
+from tiny_cli import tiny_args
 
 from lightning_module.cli import run_cli
 
@@ -81,7 +82,7 @@ def write_config(path: Path, data_dir: Path, root: Path, record: Path, pause_epo
             "enable_model_summary": False,
             "callbacks": [
                 {
-                    "class_path": "test_reliability_resume.BatchProbe",
+                    "class_path": "test_cli_resume.BatchProbe",
                     "init_args": {
                         "record": str(record),
                         "pause_epoch": pause_epoch,
@@ -245,14 +246,7 @@ def fit_metrics(mnist_dir: Path, root: Path, seed: int) -> list[dict[str, float]
             "fit",
             "--seed_everything",
             str(seed),
-            "--data.data_dir",
-            str(mnist_dir),
-            "--data.val_size",
-            "100",
-            "--data.batch_size",
-            "50",
-            "--model.hidden_size",
-            "8",
+            *tiny_args(mnist_dir, None, name=None),
             "--model.dropout",
             "0.2",
             "--trainer.max_epochs",
@@ -261,10 +255,6 @@ def fit_metrics(mnist_dir: Path, root: Path, seed: int) -> list[dict[str, float]
             "false",
             "--trainer.default_root_dir",
             str(root),
-            "--trainer.enable_progress_bar",
-            "false",
-            "--trainer.enable_model_summary",
-            "false",
             "--trainer.deterministic",
             "true",
         ],
