@@ -33,7 +33,7 @@ import sys
 from typing import Any
 
 import torch
-from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
@@ -47,6 +47,7 @@ from lightning_module.training.checkpoint_io import (
 )
 from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
 from lightning_module.training.predictions import PredictionCSVWriter
+from lightning_module.training.progress import LiveProgressBar
 
 DEFAULT_SEED = 1234
 LAST_CHECKPOINT_NAME = "last"  # ModelCheckpoint.CHECKPOINT_NAME_LAST: what ckpt_path="last" finds
@@ -141,6 +142,16 @@ class RNNMnistCLI(LightningCLI):
             raise
         except (ValueError, MisconfigurationException) as exc:
             raise ConfigurationError(str(exc)) from exc
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]):
+        # the project's progress bar replaces Lightning's default one, unless the bar is off
+        # or the user configured a progress bar of their own
+        given = [*(config.get("callbacks") or []), *callbacks]
+        if config.get("enable_progress_bar") is not False and not any(
+            isinstance(callback, ProgressBar) for callback in given
+        ):
+            callbacks = [*callbacks, LiveProgressBar()]
+        return super()._instantiate_trainer(config, callbacks)
 
     def instantiate_trainer(self, **kwargs: Any):
         trainer = super().instantiate_trainer(**kwargs)
