@@ -49,6 +49,7 @@ from pytorch_lightning.callbacks import (
     EarlyStopping,
     LearningRateMonitor,
     ModelCheckpoint,
+    ProgressBar,
 )
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from pytorch_lightning.plugins.io import TorchCheckpointIO
@@ -69,6 +70,7 @@ from lightning_module.training.checkpoint_io import (
 )
 from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
 from lightning_module.training.predictions import PredictionCSVWriter
+from lightning_module.training.progress import LiveProgressBar
 from lightning_module.training.run_folders import (
     CHECKPOINT_FOLDER,
     LATEST_LINK,
@@ -321,6 +323,16 @@ class RNNMnistCLI(LightningCLI):
             raise
         except (ValueError, MisconfigurationException) as exc:
             raise ConfigurationError(str(exc)) from exc
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]):
+        # the project's progress bar replaces Lightning's default one, unless the bar is off
+        # or the user configured a progress bar of their own
+        given = [*(config.get("callbacks") or []), *callbacks]
+        if config.get("enable_progress_bar") is not False and not any(
+            isinstance(callback, ProgressBar) for callback in given
+        ):
+            callbacks = [*callbacks, LiveProgressBar()]
+        return super()._instantiate_trainer(config, callbacks)
 
     def instantiate_trainer(self, **kwargs: Any):
         evaluating = self.subcommand in ("validate", "test", "predict")

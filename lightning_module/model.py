@@ -37,7 +37,7 @@ from lightning_module.training.tb_logging import (
 )
 from lightning_module.utils.checks import require_choice, require_int, require_number
 
-LR_SCHEDULES = ("constant", "plateau")
+LR_SCHEDULES = ("constant", "plateau", "onecycle")
 MAX_MISCLASSIFIED = 16  # examples kept per evaluation epoch for the TensorBoard grid
 STAGES = ("train", "val", "test")
 # The hyperparameters that decide the weights' shapes: named when a checkpoint does not fit.
@@ -91,8 +91,10 @@ class RecurrentClassifier(pl.LightningModule):
         l2_scope: "output": the head's weight matrix only (the practical); "all": every weight
             matrix, recurrent ones included (never biases).
         lr: Adam's learning rate, > 0 (the practical used Adam's default 1e-3).
-        lr_schedule: "constant", or "plateau": multiply lr by ``plateau_factor`` when val_loss
-            has not improved for ``plateau_patience`` epochs.
+        lr_schedule: "constant"; "plateau": multiply lr by ``plateau_factor`` when val_loss
+            has not improved for ``plateau_patience`` epochs; or "onecycle" (Smith & Topin
+            2019): per step, warm up from lr / 25 to lr over the first quarter of the fit, then
+            anneal (cosine) to lr / 1e4 at its end, the fit's length being ``max_epochs``.
         plateau_factor: lr decay factor in (0, 1) for the "plateau" schedule.
         plateau_patience: epochs without val_loss improvement before decaying, >= 0.
         head_init: "practical": N(0, 1) output weights and biases as the practical;
@@ -119,7 +121,7 @@ class RecurrentClassifier(pl.LightningModule):
         l2_lambda: float = 0.0,
         l2_scope: Literal["output", "all"] = "output",
         lr: float = 1e-3,
-        lr_schedule: Literal["constant", "plateau"] = "constant",
+        lr_schedule: Literal["constant", "plateau", "onecycle"] = "constant",
         plateau_factor: float = 0.5,
         plateau_patience: int = 1,
         head_init: HeadInit = "default",
@@ -220,6 +222,17 @@ class RecurrentClassifier(pl.LightningModule):
             (loss.detach(), data_loss.detach(), l2.detach(), logits.detach(), labels)
         )
 
+    def recent_train_loss(self, steps: int) -> float | None:
+        """Mean training loss of this epoch's last ``steps`` steps (None before the first).
+
+        Reads the losses back from the device: for displays that refresh now and then, not for
+        every step.
+        """
+        kept = self._train_steps[-steps:]
+        if not kept:
+            return None
+        return torch.stack([step[0] for step in kept]).mean().item()
+
     def on_train_epoch_start(self) -> None:
         self._train_steps = []
 
@@ -266,6 +279,19 @@ class RecurrentClassifier(pl.LightningModule):
         optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
         if self.hparams.lr_schedule == "constant":
             return optimizer
+        if self.hparams.lr_schedule == "onecycle":
+            # warm up to lr over the first quarter, then cosine down to lr / 1e4, over the
+            # whole fit: max_epochs (or max_steps) sets the schedule's length
+            onecycle = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer,
+                max_lr=self.hparams.lr,
+                total_steps=int(self.trainer.estimated_stepping_batches),
+                pct_start=0.25,
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": onecycle, "interval": "step"},
+            }
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer,
             mode="min",

@@ -116,6 +116,28 @@ def test_optimizer_is_adam_with_the_given_lr_and_plateau_schedule_monitors_val_l
     assert plateau["lr_scheduler"]["monitor"] == "val_loss"
 
 
+def test_onecycle_warms_up_to_lr_then_anneals_over_the_fits_steps_per_step():
+    from types import SimpleNamespace
+
+    model = RecurrentClassifier(hidden_size=4, lr=0.01, lr_schedule="onecycle")
+    model.trainer = SimpleNamespace(estimated_stepping_batches=40)
+    config = model.configure_optimizers()
+    optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    assert config["lr_scheduler"]["interval"] == "step"
+    rates = []
+    for _ in range(40):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    peak = rates.index(max(rates))
+    assert peak == 10  # the first quarter of the 40 steps warms up
+    assert max(rates) == pytest.approx(0.01)
+    assert rates[0] == pytest.approx(0.01 / 25)
+    assert all(a < b for a, b in zip(rates[:peak], rates[1 : peak + 1], strict=True))
+    assert all(a > b for a, b in zip(rates[peak:-1], rates[peak + 1 :], strict=True))
+    assert rates[-1] < 0.01 / 1000
+
+
 def test_constructor_arguments_are_recorded_in_hparams_and_the_permutation_in_the_state_dict():
     model = RecurrentClassifier(cell="gru", hidden_size=12, permute=True, permute_seed=5)
     assert model.hparams.cell == "gru"

@@ -1,0 +1,145 @@
+"""Time to accuracy: configs trained through the real ``rnn-mnist fit`` in fresh processes.
+
+Per run: the wall time from starting the process to the end of its post-fit test, epochs
+trained, the best validation accuracy and the test accuracy of the tested checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from lightning_module.cli import console_command
+from lightning_module.tools.reproduce import resolve_config
+from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.environment import environment
+
+DEFAULT_CONFIGS = ("fast", "lstm", "practical")
+
+
+def read_run(save_dir: Path) -> dict[str, Any]:
+    """Epochs, best val_acc and test_acc from the one TensorBoard run under ``save_dir``."""
+    folders = sorted({path.parent for path in save_dir.rglob("events.out.tfevents.*")})
+    # train_loss is logged once per training epoch (the epoch scalar also counts the test)
+    scalars: dict[str, list[float]] = {"train_loss": [], "val_acc": [], "test_acc": []}
+    for folder in folders:
+        events = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+        events.Reload()
+        for tag, values in scalars.items():
+            if tag in events.Tags()["scalars"]:
+                values += [event.value for event in events.Scalars(tag)]
+    if not scalars["test_acc"] or not scalars["val_acc"]:
+        raise RuntimeError(f"no val_acc / test_acc in the TensorBoard logs under {save_dir}")
+    return {
+        "epochs": len(scalars["train_loss"]),
+        "best_val_acc": max(scalars["val_acc"]),
+        "test_acc": scalars["test_acc"][-1],
+    }
+
+
+def time_one_run(config: Path, seed: int, extra_args: Sequence[str], threads: int | None):
+    """Fit ``config`` with ``seed`` in a fresh process; its row of the table."""
+    with tempfile.TemporaryDirectory(prefix="rnn-mnist-tta-") as save_dir:
+        command = [
+            *console_command(), "fit", "--config", str(config), "--seed_everything", str(seed),
+            "--trainer.default_root_dir", save_dir, *extra_args,
+        ]  # fmt: skip
+        env = dict(os.environ)
+        if threads is not None:
+            env["OMP_NUM_THREADS"] = str(threads)
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"{config.stem} seed {seed} failed: " + " | ".join(tail))
+        return {"config": config.stem, "seed": seed, "wall_s": seconds, **read_run(Path(save_dir))}
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per config: median wall time and the spread of the accuracies over seeds."""
+    rows = []
+    for name in dict.fromkeys(run["config"] for run in runs):
+        mine = [run for run in runs if run["config"] == name]
+        rows.append({
+            "config": name,
+            "seeds": len(mine),
+            "median_wall_s": statistics.median(run["wall_s"] for run in mine),
+            "max_wall_s": max(run["wall_s"] for run in mine),
+            "median_epochs": statistics.median(run["epochs"] for run in mine),
+            "min_test_acc": min(run["test_acc"] for run in mine),
+            "median_test_acc": statistics.median(run["test_acc"] for run in mine),
+        })  # fmt: skip
+    return rows
+
+
+def markdown(report: dict[str, Any]) -> str:
+    env = report["environment"]
+    lines = [
+        "# Time to accuracy",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"{env['cpus']} CPU(s), {env['machine']}, torch {env['torch']}, "
+        f"threads {report['threads'] or 'torch default'}; wall time from starting "
+        "`rnn-mnist fit` to the end of its test.",
+        "",
+        "| config | seeds | median wall | max wall | median epochs | test acc (min / median) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["summary"]:
+        lines.append(
+            f"| {row['config']} | {row['seeds']} | {row['median_wall_s']:.1f} s "
+            f"| {row['max_wall_s']:.1f} s | {row['median_epochs']:g} "
+            f"| {100 * row['min_test_acc']:.2f}% / {100 * row['median_test_acc']:.2f}% |"
+        )
+    lines += [
+        "",
+        "| config | seed | wall | epochs | best val acc | test acc |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for run in report["runs"]:
+        lines.append(
+            f"| {run['config']} | {run['seed']} | {run['wall_s']:.1f} s | {run['epochs']} "
+            f"| {100 * run['best_val_acc']:.2f}% | {100 * run['test_acc']:.2f}% |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def time_to_accuracy(
+    configs: Sequence[str],
+    config_dir: str | Path,
+    seeds: Sequence[int],
+    results_dir: str | Path,
+    command: str,
+    extra_args: Sequence[str] = (),
+    threads: int | None = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run every (config, seed); rewrite the JSON and markdown after each run (atomically)."""
+    paths = [resolve_config(name, config_dir) for name in configs]  # all checked before work
+    results_dir = Path(results_dir)
+    report: dict[str, Any] = {
+        "command": command, "threads": threads, "environment": environment(),
+        "cli": shlex.join(console_command()), "runs": [], "summary": [],
+    }  # fmt: skip
+    for path in paths:
+        for seed in seeds:
+            run = time_one_run(path, seed, extra_args, threads)
+            say(f"{run['config']} seed {seed}: {run['wall_s']:.1f} s, {run['epochs']} epochs, "
+                f"test acc {100 * run['test_acc']:.2f}%")  # fmt: skip
+            report["runs"].append(run)
+            report["summary"] = summarise(report["runs"])
+            atomic_write_text(results_dir / "time_to_accuracy.json", json.dumps(report, indent=2))
+            atomic_write_text(results_dir / "time_to_accuracy.md", markdown(report))
+    return report

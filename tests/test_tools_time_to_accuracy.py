@@ -1,0 +1,35 @@
+"""scripts/time_to_accuracy.py: fresh CLI processes per (config, seed), a row each, both reports."""
+
+from __future__ import annotations
+
+import json
+
+from scripts_loader import load_script
+from tiny_cli import tiny_args
+
+
+def test_each_config_and_seed_is_one_timed_cli_run_with_its_accuracies(mnist_dir, tmp_path):
+    results = tmp_path / "results"
+    extra = [*tiny_args(mnist_dir, None, name=None), "--trainer.max_epochs", "2"]
+    code = load_script("time_to_accuracy").main(
+        ["lstm", "--seeds", "2", "--results-dir", str(results), "--", *extra]
+    )
+    assert code == 0
+    report = json.loads((results / "time_to_accuracy.json").read_text())
+    assert [(run["config"], run["seed"]) for run in report["runs"]] == [("lstm", 1), ("lstm", 2)]
+    for run in report["runs"]:
+        assert run["wall_s"] > 0 and run["epochs"] == 2
+        assert 0 <= run["test_acc"] <= 1 and 0 <= run["best_val_acc"] <= 1
+    (summary,) = report["summary"]
+    assert summary["seeds"] == 2
+    assert summary["min_test_acc"] == min(run["test_acc"] for run in report["runs"])
+    assert {"cpus", "torch", "torch_threads"} <= set(report["environment"])
+    table = (results / "time_to_accuracy.md").read_text()
+    assert "| lstm | 2 |" in table and "python scripts/time_to_accuracy.py lstm" in table
+
+
+def test_an_unknown_config_exits_2_before_any_run(tmp_path, capsys):
+    code = load_script("time_to_accuracy").main(["nope", "--results-dir", str(tmp_path / "r")])
+    assert code == 2
+    assert "config 'nope' not found" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
