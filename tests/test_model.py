@@ -130,7 +130,7 @@ def test_onecycle_warms_up_to_lr_then_anneals_over_the_fits_steps_per_step():
         optimizer.step()
         scheduler.step()
     peak = rates.index(max(rates))
-    assert peak == 10  # the first quarter of the 40 steps warms up
+    assert peak == 9  # the first quarter of the 40 steps (0.25 * 40 - 1) warms up
     assert max(rates) == pytest.approx(0.01)
     assert rates[0] == pytest.approx(0.01 / 25)
     assert all(a < b for a, b in zip(rates[:peak], rates[1 : peak + 1], strict=True))
