@@ -17,6 +17,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.trainer.connectors.data_connector import _process_dataloader
 from pytorch_lightning.trainer.states import RunningStage, TrainerFn
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, SequentialSampler
 
 from data import MNISTDataModule
@@ -29,6 +30,13 @@ STAGES = {
     "test": (TrainerFn.TESTING, RunningStage.TESTING),
     "predict": (TrainerFn.PREDICTING, RunningStage.PREDICTING),
 }
+
+
+@pytest.fixture(autouse=True)
+def _keep_this_process_rank_zero(monkeypatch):
+    """``set_global_rank`` below also sets Lightning's process-wide ``rank_zero_only.rank``;
+    later tests in this process would otherwise run as rank 1 (no logs, no checkpoints)."""
+    monkeypatch.setattr(rank_zero_only, "rank", rank_zero_only.rank)
 
 
 def _rank_loader(mnist_dir, rank: int, split: str, **kwargs):
