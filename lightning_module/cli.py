@@ -7,6 +7,8 @@
     rnn-mnist predict --config scripts/configs/lstm.yaml \
         --ckpt_path runs/lstm/checkpoints/best.ckpt \
         --data.predict_dir my_digits/ --predictions.output predictions.csv
+    rnn-mnist test --ckpt_path pretrained:lstm    # a shipped pretrained model, by name
+    rnn-mnist demo                                # draw a digit in the browser (extra "demo")
 
 Checkpoints live in a stable folder per run name, ``<save_dir>/<name>/checkpoints/`` (TensorBoard
 logs in ``<save_dir>/<name>/version_<n>/``): ``best.ckpt`` (lowest val_loss, configurable under
@@ -40,6 +42,7 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from data import MNISTDataError, MNISTDataModule
 from lightning_module.model import RecurrentClassifier
+from lightning_module.pretrained import resolve_ckpt_path_in_config
 from lightning_module.training.checkpoint_io import (
     AtomicTorchCheckpointIO,
     CheckpointError,
@@ -116,6 +119,7 @@ class RNNMnistCLI(LightningCLI):
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         super().parse_arguments(parser, args)
+        resolve_ckpt_path_in_config(self.config)  # "pretrained:<name>" -> that shipped file
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
         if (
@@ -235,6 +239,11 @@ def main(args: list[str] | None = None) -> int:
     ``rnn-mnist: error: ...`` message on stderr. 2: a bad argument (the same kind of message;
     jsonargparse's own type errors also exit with 2). Unexpected errors keep their traceback.
     """
+    argv = sys.argv[1:] if args is None else args
+    if argv[:1] == ["demo"]:  # a web page, not a Trainer run: no LightningCLI
+        from lightning_module.demo.cli import main as demo_main
+
+        return demo_main(argv[1:])
     try:
         return run_cli(args).exit_code
     except KNOWN_ERRORS as exc:
