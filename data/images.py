@@ -55,6 +55,11 @@ def load_digit_image(path: str | Path) -> np.ndarray:
     return mnist_like(grey)
 
 
+def picture_to_digit(image: Image.Image) -> np.ndarray:
+    """Steps 2 to 5 on an already decoded picture (e.g. a drawing): float32 (28, 28) in [0, 1]."""
+    return mnist_like(_to_grey(ImageOps.exif_transpose(image)))
+
+
 def _read_grey(path: Path) -> np.ndarray:
     """Decode ``path`` to grey float64 values in [0, 1], shape (height, width)."""
     try:

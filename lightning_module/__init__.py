@@ -2,7 +2,8 @@
 
 Reading order: ``network`` (the plain nn.Module), ``model`` (the LightningModule), ``cli``.
 Subpackages: ``gru`` (FusedGRU and its C++ recurrence), ``training`` (what the CLI wires into
-the Trainer), ``utils`` (shared, Lightning-free), ``tools`` (benchmarks and reproduction).
+the Trainer), ``utils`` (shared, Lightning-free), ``tools`` (benchmarks, reproduction, exports),
+``pretrained`` (the shipped models and their cards), ``demo`` (the ``rnn-mnist demo`` page).
 The public names load on first use, so ``import lightning_module.utils...`` stays light.
 """
 

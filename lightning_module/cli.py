@@ -5,6 +5,8 @@
     rnn-mnist test --config scripts/configs/lstm.yaml --ckpt_path best  # the latest run's best
     rnn-mnist predict --ckpt_path runs/lstm/latest/checkpoints/best.ckpt \
         --data.predict_dir my_digits/ --predictions.output predictions.csv
+    rnn-mnist test --ckpt_path pretrained:lstm    # a shipped pretrained model, by name
+    rnn-mnist demo                                # draw a digit in the browser (extra "demo")
 
 Every fit gets its own run folder, ``<default_root_dir>/<name>/version_<n>/`` (default_root_dir
 ``runs``; name from the logger, e.g. ``lstm`` in scripts/configs/lstm.yaml): its TensorBoard
@@ -63,6 +65,7 @@ from lightning_module.model import (
     VALIDATION_METRICS,
     RecurrentClassifier,
 )
+from lightning_module.pretrained import resolve_ckpt_path_in_config
 from lightning_module.training.checkpoint_io import (
     AtomicTorchCheckpointIO,
     CheckpointError,
@@ -194,6 +197,7 @@ class RNNMnistCLI(LightningCLI):
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         super().parse_arguments(parser, args)
+        resolve_ckpt_path_in_config(self.config)  # "pretrained:<name>" -> that shipped file
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return
@@ -540,6 +544,11 @@ def main(args: list[str] | None = None) -> int:
     kind of message; jsonargparse's own type errors also exit with 2). ``--version`` prints
     ``rnn-mnist <version>`` and exits with 0. Unexpected errors keep their traceback.
     """
+    argv = sys.argv[1:] if args is None else args
+    if argv[:1] == ["demo"]:  # a web page, not a Trainer run: no LightningCLI
+        from lightning_module.demo.cli import main as demo_main
+
+        return demo_main(argv[1:])
     try:
         return run_cli(args).exit_code
     except KNOWN_ERRORS as exc:

@@ -29,7 +29,13 @@ from lightning_module.network import (
     SequenceClassifierNet,
 )
 from lightning_module.training.checkpoint_io import CheckpointError, read_checkpoint
-from lightning_module.training.figures import confusion_figure, misclassified_figure
+from lightning_module.training.figures import (
+    confusion_figure,
+    misclassified_figure,
+    readout_figure,
+    row_accuracy_figure,
+)
+from lightning_module.training.row_accuracy import RowAccuracy
 from lightning_module.training.tb_logging import (
     add_figure,
     find_tensorboard_logger,
@@ -39,6 +45,7 @@ from lightning_module.utils.checks import require_choice, require_int, require_n
 
 LR_SCHEDULES = ("constant", "plateau", "onecycle")
 MAX_MISCLASSIFIED = 16  # examples kept per evaluation epoch for the TensorBoard grid
+READOUT_EXAMPLES = 4  # test digits drawn with their per-step readout in TensorBoard
 STAGES = ("train", "val", "test")
 # The hyperparameters that decide the weights' shapes: named when a checkpoint does not fit.
 ARCHITECTURE_HPARAMS = (
@@ -157,6 +164,8 @@ class RecurrentClassifier(pl.LightningModule):
         self.val_confusion = MulticlassConfusionMatrix(**confusion_args)
         self.test_confusion = MulticlassConfusionMatrix(**confusion_args)
         self._misclassified: dict[str, list[tuple[torch.Tensor, ...]]] = {"val": [], "test": []}
+        self.test_row_acc = RowAccuracy(self.net.num_steps)
+        self._readout_examples: list[tuple[torch.Tensor, ...]] = []
 
     def setup(self, stage: str) -> None:
         # Runs before checkpoint restore and optimizer creation, so swapping the GRU kernel
@@ -324,6 +333,42 @@ class RecurrentClassifier(pl.LightningModule):
             wrong = torch.nonzero(predicted != labels).squeeze(1)[:room]
             if len(wrong):
                 kept.append((images[wrong].cpu(), labels[wrong].cpu(), predicted[wrong].cpu()))
+        if stage == "test":
+            self._collect_readouts(images, labels)
+
+    def _collect_readouts(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        probabilities, hidden = self.net.readout(images)
+        self.test_row_acc.update(probabilities, labels)
+        room = READOUT_EXAMPLES - sum(len(item[0]) for item in self._readout_examples)
+        if room > 0:
+            kept = (images[:room], probabilities[:room], hidden[:room], labels[:room])
+            self._readout_examples.append(tuple(part.cpu() for part in kept))
+
+    def _log_readouts(self) -> None:
+        """The readout figures of a test epoch: accuracy after each step, and a few digits."""
+        examples, self._readout_examples = self._readout_examples, []
+        if not self.test_row_acc.update_called:
+            return
+        accuracy = self.test_row_acc.compute()  # collective under DDP: every rank computes
+        self.test_row_acc.reset()
+        if not self.trainer.is_global_zero:
+            return
+        cell = self.hparams.cell
+        add_figure(
+            self.trainer,
+            "test/accuracy_by_step",
+            row_accuracy_figure({cell: accuracy.tolist()}, "test accuracy of the readout"),
+        )
+        images, probabilities, hidden, labels = (
+            torch.cat(parts) for parts in zip(*examples, strict=True)
+        )
+        add_figure(
+            self.trainer,
+            "test/readouts",
+            readout_figure(
+                images, probabilities, hidden, f"{cell}: what it would say after each step", labels
+            ),
+        )
 
     def _log_figures(self, stage: str) -> None:
         confusion = getattr(self, f"{stage}_confusion")
@@ -359,6 +404,7 @@ class RecurrentClassifier(pl.LightningModule):
 
     def on_test_epoch_start(self) -> None:
         self._misclassified["test"] = []
+        self._readout_examples = []
 
     def on_validation_epoch_end(self) -> None:
         if self._draws_figures():
@@ -367,6 +413,7 @@ class RecurrentClassifier(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         if self._draws_figures():
             self._log_figures("test")
+            self._log_readouts()
 
     def on_test_end(self) -> None:
         metrics = {
@@ -418,6 +465,19 @@ class RecurrentClassifier(pl.LightningModule):
             ]
             passed = f" You passed {', '.join(overrides)}." if overrides else ""
             raise CheckpointError(f"checkpoint {checkpoint_path}: {exc}{passed}") from None
+
+    @classmethod
+    def pretrained(cls, name: str) -> RecurrentClassifier:
+        """A shipped pretrained model ("rnn", "gru", "lstm" or "practical"), on the CPU, in eval.
+
+        Raises ``PretrainedModelError`` (a ``CheckpointError``) listing the known names for any
+        other; ``lightning_module/pretrained/cards.json`` says how each was trained and scored.
+        """
+        from lightning_module.pretrained import pretrained_checkpoint
+
+        model = cls.load_from_checkpoint(pretrained_checkpoint(name), map_location="cpu")
+        model.net.use_kernels_for("cpu")
+        return model.eval()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Refuse a checkpoint whose weights do not fit this model, naming what differs."""

@@ -6,7 +6,7 @@ recurrent layer), H hidden units, C classes, L layers.
 The network reads an image (N, 28, 28) in [0, 1] as a sequence of T steps of P pixels (row by
 row when P = 28, pixel by pixel when P = 1), optionally after a fixed pixel permutation, runs a
 recurrent layer (nn.RNN with tanh, nn.GRU or nn.LSTM; batch first), reads the last step's output
-and maps it with a linear head to C logits.
+and maps it with a linear head to C logits. ``readout`` applies that head after every step.
 
 Dropout follows the practical's ``DropoutWrapper(output_keep_prob=1 - dropout)``: every layer's
 output is dropped, the last layer's included (nn.RNN-style layers only drop between layers, so
@@ -256,3 +256,21 @@ class SequenceClassifierNet(nn.Module):
         """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""
         last = self.last_output(self.sequence(images))
         return self.head(self.output_dropout(last))
+
+    def readout(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head's class probabilities after every step: what the model would say if the image
+        ended here.
+
+        The head was trained on the last step only, so earlier steps are a probe of the top
+        layer's state, not predictions the model was taught to make; the last step equals
+        ``softmax(forward(images))`` (in eval mode: dropout draws its own masks per call).
+
+        Args:
+            images: (N, 28, 28) in [0, 1].
+
+        Returns:
+            probabilities (N, T, C), and the top layer's outputs (N, T, H) they were read from
+            (for an LSTM its hidden state h, not the cell state).
+        """
+        outputs, _ = self.rnn(self.sequence(images))
+        return torch.softmax(self.head(self.output_dropout(outputs)), dim=-1), outputs

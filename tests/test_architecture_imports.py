@@ -30,6 +30,9 @@ def modules_loaded_by(code: str) -> set[str]:
         ("import lightning_module.utils.atomic", {"torch", "pytorch_lightning"}),
         ("import lightning_module.network", {"pytorch_lightning", "lightning", "torchmetrics"}),
         ("import lightning_module.tools.curves", {"pytorch_lightning", "lightning"}),
+        # the web page's dependencies load only when the demo runs
+        ("import lightning_module.cli", {"gradio", "selenium"}),
+        ("import lightning_module.demo.cli", {"gradio"}),
     ],
 )
 def test_a_layer_does_not_import_the_layers_above_it(code, forbidden):

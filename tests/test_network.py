@@ -158,3 +158,28 @@ def test_network_refuses_bad_arguments_naming_the_argument(kwargs, message):
 def test_network_refuses_images_without_784_pixels():
     with pytest.raises(ValueError, match="784 pixels"):
         SequenceClassifierNet()(torch.rand(2, 28, 27))
+
+
+@pytest.mark.parametrize(
+    ("cell", "pixels_per_step", "num_layers"),
+    [("rnn", 28, 1), ("gru", 28, 1), ("lstm", 28, 1), ("lstm", 16, 2), ("gru", 49, 2)],
+)
+def test_readout_gives_the_heads_probabilities_after_every_step_the_last_equal_to_forward(
+    cell, pixels_per_step, num_layers
+):
+    net = SequenceClassifierNet(
+        cell=cell, hidden_size=6, pixels_per_step=pixels_per_step, num_layers=num_layers
+    ).eval()
+    x = images()
+    with torch.no_grad():
+        probabilities, hidden = net.readout(x)
+        outputs, _ = net.rnn(net.sequence(x))
+        logits = net(x)
+    steps = 784 // pixels_per_step
+    assert probabilities.shape == (4, steps, 10) and hidden.shape == (4, steps, 6)
+    torch.testing.assert_close(hidden, outputs)  # the top layer's output at every step
+    torch.testing.assert_close(probabilities[:, -1], torch.softmax(logits, dim=1))
+    torch.testing.assert_close(probabilities, torch.softmax(net.head(outputs), dim=2))
+    torch.testing.assert_close(probabilities.sum(dim=2), torch.ones(4, steps))
+    # the earlier steps differ from the last one: the head really is applied per step
+    assert not torch.allclose(probabilities[:, 0], probabilities[:, -1])

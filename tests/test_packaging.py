@@ -1,8 +1,10 @@
-"""The wheel: the three packages and the C++ source FusedGRU builds, and nothing named scripts."""
+"""The wheel: the packages, FusedGRU's C++ source and the pretrained models; no scripts or tests."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -14,7 +16,9 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_wheel_ships_the_packages_and_the_cpp_source_but_not_scripts_or_tests(tmp_path):
+def test_the_wheel_ships_packages_cpp_source_and_pretrained_models_but_not_scripts_or_tests(
+    tmp_path,
+):
     if importlib.util.find_spec("setuptools") is None:
         pytest.skip("setuptools is not installed, so the wheel can't be built offline")
     # build from a copy: setuptools writes build/ and *.egg-info/ next to pyproject.toml
@@ -49,8 +53,14 @@ def test_the_wheel_ships_the_packages_and_the_cpp_source_but_not_scripts_or_test
     assert top_level == {"rnn_reference", "lightning_module", "data"}
     assert "lightning_module/gru/csrc/gru_recurrence.cpp" in names
     assert "lightning_module/gru/build.py" in names
-    for module in ("training/guards.py", "utils/checks.py", "tools/reproduce.py"):
+    for module in ("training/guards.py", "utils/checks.py", "tools/reproduce.py", "demo/app.py"):
         assert f"lightning_module/{module}" in names
+    # the pretrained models, byte for byte, and their cards
+    cards = json.loads(zipfile.ZipFile(wheel).read("lightning_module/pretrained/cards.json"))
+    assert sorted(cards["models"]) == ["gru", "lstm", "practical", "rnn"]
+    for card in cards["models"].values():
+        shipped = zipfile.ZipFile(wheel).read(f"lightning_module/pretrained/{card['file']}")
+        assert hashlib.sha256(shipped).hexdigest() == card["sha256"]
     entry_points = next(n for n in names if n.endswith("dist-info/entry_points.txt"))
     assert (
         "rnn-mnist = lightning_module.cli:main"

@@ -1,6 +1,6 @@
-"""Matplotlib figures for TensorBoard: a confusion matrix and a grid of misclassified digits.
+"""Matplotlib figures: a confusion matrix, misclassified digits, and what the model reads per row.
 
-Shape legend: C classes, K examples.
+Shape legend: C classes, K examples, T time steps, H hidden units.
 Uses the non-interactive Agg canvas directly, so no display (and no pyplot state) is needed.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 
@@ -78,4 +79,107 @@ def misclassified_figure(
             fontsize=8,
         )
     axes.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    return figure
+
+
+def readout_figure(
+    images: torch.Tensor,
+    probabilities: torch.Tensor,
+    hidden: torch.Tensor,
+    title: str,
+    labels: torch.Tensor | None = None,
+) -> Figure:
+    """Per digit, side by side on one time axis: the image, the class probabilities after each
+    step (one strip of C bars per step, the step's most likely class in red) and the top layer's
+    hidden state after each step as a heat map.
+
+    Step t of a row-by-row model has read image rows 1..t, so each strip sits next to the last
+    row it has seen (other step sizes map onto the rows in proportion).
+
+    Args:
+        images: (K, 28, 28) in [0, 1].
+        probabilities: (K, T, C), e.g. from ``SequenceClassifierNet.readout``.
+        hidden: (K, T, H), the hidden states that go with them.
+        title: figure title.
+        labels: (K,) true classes, shown in each digit's caption when given.
+    """
+    pixels = images.detach().float().cpu().reshape(-1, 28, 28).numpy()
+    probs = probabilities.detach().float().cpu().numpy()
+    states = hidden.detach().float().cpu().numpy()
+    count, steps, classes = probs.shape
+    figure = Figure(figsize=(10.5, 3.6 * count + 0.4))
+    grid = figure.add_gridspec(count, 3, width_ratios=(1, 1.6, 2.2), wspace=0.28, hspace=0.45)
+    figure.suptitle(title)
+    extent_y = (steps + 0.5, 0.5)  # step 1 at the top, like the image's first row
+    for k in range(count):
+        image_axes, bar_axes, state_axes = (figure.add_subplot(grid[k, i]) for i in range(3))
+        image_axes.imshow(
+            pixels[k], cmap="gray", vmin=0, vmax=1, extent=(0.5, 28.5, *extent_y), aspect="auto"
+        )
+        image_axes.set_xticks([])
+        image_axes.set_ylabel("step (rows read)" if steps == 28 else "step")
+        final = int(probs[k, -1].argmax())
+        caption = f"read as {final} ({100 * probs[k, -1, final]:.0f}%)"
+        if labels is not None:
+            caption = f"label {int(labels[k])}, {caption}"
+        image_axes.set_title(caption, fontsize=9)
+        _probability_strips(bar_axes, probs[k])
+        bar_axes.set_title("probabilities after each step", fontsize=9)
+        shown = state_axes.imshow(
+            states[k],
+            cmap="RdBu_r",
+            vmin=-1,
+            vmax=1,
+            extent=(0.5, states.shape[2] + 0.5, *extent_y),
+            aspect="auto",
+            interpolation="nearest",
+        )
+        state_axes.set_xlabel("hidden unit")
+        state_axes.set_title("hidden state after each step", fontsize=9)
+        figure.colorbar(shown, ax=state_axes, fraction=0.05, pad=0.02)
+    return figure
+
+
+def _probability_strips(axes, probabilities: np.ndarray) -> None:
+    """(T, C) probabilities as T horizontal strips of C bars (one collection: cheap for any T)."""
+    steps, classes = probabilities.shape
+    rows, columns = np.meshgrid(np.arange(1, steps + 1), np.arange(classes), indexing="ij")
+    bottom = rows + 0.45  # y grows downwards: a bar rises from its strip's lower edge
+    top = bottom - 0.9 * probabilities
+    left, right = columns - 0.4, columns + 0.4
+    corners = np.stack(
+        [
+            np.stack(pair, axis=-1)
+            for pair in ((left, bottom), (left, top), (right, top), (right, bottom))
+        ],
+        axis=2,
+    ).reshape(-1, 4, 2)
+    colours = np.where(
+        (columns == probabilities.argmax(axis=1)[:, None]).ravel(), "tab:red", "tab:blue"
+    )
+    axes.add_collection(PolyCollection(corners, facecolors=colours, linewidths=0))
+    axes.set_xlim(-0.6, classes - 0.4)
+    axes.set_ylim(steps + 0.5, 0.5)
+    axes.set_xticks(np.arange(classes))
+    axes.set_xlabel("class")
+
+
+def row_accuracy_figure(accuracies: dict[str, list[float]], title: str) -> Figure:
+    """Test accuracy of the readout after each step, one line per model.
+
+    Args:
+        accuracies: model name -> (T,) accuracies in [0, 1] after steps 1..T.
+        title: figure title.
+    """
+    figure = Figure(figsize=(6.5, 4.2))
+    axes = figure.add_axes((0.11, 0.12, 0.85, 0.78))
+    for name, values in accuracies.items():
+        steps = np.arange(1, len(values) + 1)
+        axes.plot(steps, 100 * np.asarray(values), marker="o", markersize=3, label=name)
+    axes.set_xlabel("rows read" if all(len(v) == 28 for v in accuracies.values()) else "steps")
+    axes.set_ylabel("test accuracy (%)")
+    axes.set_ylim(0, 100)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
+    axes.set_title(title)
     return figure
