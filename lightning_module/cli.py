@@ -20,7 +20,8 @@ test/validate/predict name the newest run's checkpoint. Checkpoints are written 
 uninterrupted one (data order and dropout masks depend only on the seed and the epoch; see
 ``lightning_module.training.guards.EpochSeed``). A fit whose loss turns NaN/inf stops before
 writing that epoch's checkpoints (``NonFiniteLossGuard``). ``test``, ``validate`` and
-``predict`` print their results and write no TensorBoard folder.
+``predict`` print their results; ``test`` also logs them, with its figures, under
+``<default_root_dir>/<name>/test/version_<n>/``.
 
 A checkpoint never overrides the command: the model architecture the command asks for (its
 config's model section and ``--model.*`` options) must match the checkpoint's, or the command
@@ -54,6 +55,7 @@ from pytorch_lightning.callbacks import (
     ProgressBar,
 )
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
@@ -341,7 +343,7 @@ class RNNMnistCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any):
         evaluating = self.subcommand in ("validate", "test", "predict")
         if evaluating:
-            kwargs["logger"] = False  # they log nothing worth a TensorBoard run; results print
+            kwargs["logger"] = self._evaluation_logger()
         trainer = super().instantiate_trainer(**kwargs)
         if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
             trainer.strategy.checkpoint_io = AtomicTorchCheckpointIO()
@@ -358,6 +360,17 @@ class RNNMnistCLI(LightningCLI):
             writer = self._prediction_writer(trainer)
             require_writable_file("predictions.output", writer.output, error=ConfigurationError)
         return trainer
+
+    def _evaluation_logger(self) -> TensorBoardLogger | bool:
+        """``test`` logs its metrics, confusion matrix and per-row readout figures under
+        ``<save_dir>/<name>/test/version_<n>``, beside (never inside) the fit runs' folders;
+        ``validate`` and ``predict`` only print, so they get no logger and no folder."""
+        logger = self.config_init[self.subcommand]["trainer"].get("logger")
+        if self.subcommand != "test" or not isinstance(logger, TensorBoardLogger):
+            return False
+        return TensorBoardLogger(
+            save_dir=logger.save_dir, name=f"{logger.name}/test", default_hp_metric=False
+        )
 
     @staticmethod
     def _checkpoints_stay_with(trainer: Any, ckpt_path: Any) -> None:

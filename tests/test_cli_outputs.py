@@ -169,7 +169,7 @@ def test_a_disk_that_fills_mid_run_ends_in_one_line_and_keeps_the_last_finished_
 
 
 @pytest.mark.parametrize("subcommand", ["test", "validate", "predict"])
-def test_test_validate_and_predict_create_no_tensorboard_folder(
+def test_only_test_logs_to_tensorboard_and_never_into_a_fit_run_folder(
     subcommand, tiny_checkpoint, tmp_path, capsys
 ):
     ckpt, data = tiny_checkpoint
@@ -183,7 +183,12 @@ def test_test_validate_and_predict_create_no_tensorboard_folder(
     ]
     code, out, _ = run_main(args, capsys)
     assert code == 0
-    assert not (tmp_path / "runs").exists()
+    if subcommand == "test":  # its metrics and figures, beside the fit runs
+        (folder,) = (tmp_path / "runs" / "tiny" / "test").iterdir()
+        assert folder.name == "version_0" and any(folder.glob("events.out.tfevents.*"))
+        assert sorted(p.name for p in (tmp_path / "runs" / "tiny").iterdir()) == ["test"]
+    else:
+        assert not (tmp_path / "runs").exists()
     assert (subcommand == "predict") == (tmp_path / "p.csv").exists()
     printed = {"test": "test_loss", "validate": "val_loss", "predict": "wrote 100 rows"}
     assert printed[subcommand] in out

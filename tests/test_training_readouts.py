@@ -60,7 +60,7 @@ def test_row_accuracy_figure_draws_one_line_per_model_in_percent():
 def test_test_writes_the_readout_figures_to_tensorboard(tiny_checkpoint, tmp_path):
     ckpt, data = tiny_checkpoint
     assert main(["test", *tiny_args(data, tmp_path / "runs"), "--ckpt_path", str(ckpt)]) == 0
-    events = EventAccumulator(str(tmp_path / "runs" / "tiny" / "version_0"), {"images": 0})
+    events = EventAccumulator(str(tmp_path / "runs" / "tiny" / "test" / "version_0"), {"images": 0})
     events.Reload()
     tags = events.Tags()["images"]
     assert {"test/readouts", "test/accuracy_by_step"} <= set(tags)
