@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,14 +39,28 @@ def the_error(err: str) -> str:
 
 @pytest.fixture
 def read_only_folder(tmp_path):
+    """An empty folder this process cannot write in: chmod for a normal user; for root, whom
+    chmod does not stop, a read-only filesystem (a tmpfs mounted ``ro``)."""
     folder = tmp_path / "read_only"
     folder.mkdir()
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    if os.access(folder, os.W_OK):
+    if not os.access(folder, os.W_OK):
+        yield folder
         folder.chmod(0o755)
-        pytest.skip("chmod does not stop this user from writing (root)")
-    yield folder
+        return
     folder.chmod(0o755)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        message = "neither chmod nor a read-only mount can make a read-only folder here"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 def predict_args(tiny_checkpoint, tmp_path: Path, output: Path) -> list[str]:
