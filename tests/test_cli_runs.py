@@ -173,7 +173,13 @@ def test_ckpt_path_best_and_last_name_the_newest_runs_checkpoints(mnist_dir, tmp
     assert f"--ckpt_path best: {best}" in capsys.readouterr().out
     resumed = run_cli([*one_epoch(mnist_dir, runs)[:-1], "2", "--ckpt_path", "last"])
     assert resumed.run_folder == runs / "tiny" / "version_1"  # resumed in place, no version_2
-    assert sorted(p.name for p in (runs / "tiny").iterdir()) == ["latest", "version_0", "version_1"]
+    # the resumed fit stays in version_1; the test logs beside the runs, in test/
+    assert sorted(p.name for p in (runs / "tiny").iterdir()) == [
+        "latest",
+        "test",
+        "version_0",
+        "version_1",
+    ]
     last = torch.load(best.with_name("last.ckpt"), weights_only=True)
     assert last["epoch"] == 1
 
