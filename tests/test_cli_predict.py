@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 from synthetic_mnist import synthetic_digits
-from tiny_cli import tiny_args
+from tiny_cli import predict_folder, tiny_args
 
 from data import load_digit_image
 from lightning_module import RecurrentClassifier
@@ -67,18 +67,7 @@ def test_predict_on_a_folder_classifies_readable_images_reports_bad_ones_and_exi
     Image.fromarray(images[2]).convert("RGB").save(folder / "c.png")
     (folder / "broken.png").write_bytes(b"this is not an image")
     output = tmp_path / "folder.csv"
-    code = main(
-        [
-            "predict",
-            *tiny_args(data, tmp_path / "runs"),
-            "--ckpt_path",
-            str(ckpt),
-            "--data.predict_dir",
-            str(folder),
-            "--predictions.output",
-            str(output),
-        ]
-    )
+    code = predict_folder(tiny_checkpoint, folder, output)
     assert code == 1
     rows = {row["source"]: row for row in read_rows(output)}
     assert set(rows) == {"a.png", "more/b.jpg", "c.png", "broken.png"}
@@ -103,18 +92,7 @@ def test_predict_on_a_folder_of_only_bad_files_still_writes_their_rows(tiny_chec
     folder.mkdir()
     (folder / "empty.png").write_bytes(b"")
     output = tmp_path / "bad.csv"
-    code = main(
-        [
-            "predict",
-            *tiny_args(data, tmp_path / "runs"),
-            "--ckpt_path",
-            str(ckpt),
-            "--data.predict_dir",
-            str(folder),
-            "--predictions.output",
-            str(output),
-        ]
-    )
+    code = predict_folder(tiny_checkpoint, folder, output)
     assert code == 1
     rows = read_rows(output)
     assert [row["source"] for row in rows] == ["empty.png"]

@@ -16,12 +16,11 @@ import pytest
 import torch
 from PIL import Image
 from synthetic_mnist import png_header_only, synthetic_digits
-from tiny_cli import tiny_args
+from tiny_cli import predict_folder
 
 from data import load_digit_image
 from data.images import MAX_PIXELS
 from lightning_module import RecurrentClassifier
-from lightning_module.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
@@ -55,22 +54,6 @@ def write_unreadable(folder: Path) -> dict[str, str]:
     }
 
 
-def predict(tiny_checkpoint, folder: Path, output: Path) -> int:
-    ckpt, data = tiny_checkpoint
-    return main(
-        [
-            "predict",
-            *tiny_args(data, output.parent / "runs"),
-            "--ckpt_path",
-            str(ckpt),
-            "--data.predict_dir",
-            str(folder),
-            "--predictions.output",
-            str(output),
-        ]
-    )
-
-
 def read_rows(path: Path) -> dict[str, dict[str, str]]:
     with open(path, newline="") as handle:
         return {row["source"]: row for row in csv.DictReader(handle)}
@@ -84,7 +67,7 @@ def test_bad_files_are_reported_one_per_line_the_rest_classified_and_the_exit_co
     good = write_convertible(folder)
     bad = write_unreadable(folder)
     output = tmp_path / "out.csv"
-    assert predict(tiny_checkpoint, folder, output) == 1
+    assert predict_folder(tiny_checkpoint, folder, output) == 1
     rows = read_rows(output)
     assert set(rows) == set(good) | set(bad)
     model = RecurrentClassifier.load_from_checkpoint(tiny_checkpoint[0]).eval()
@@ -125,7 +108,7 @@ def test_a_folder_of_only_convertible_images_exits_0_with_no_errors(
     folder.mkdir()
     good = write_convertible(folder)
     output = tmp_path / "out.csv"
-    assert predict(tiny_checkpoint, folder, output) == 0
+    assert predict_folder(tiny_checkpoint, folder, output) == 0
     rows = read_rows(output)
     assert sorted(rows) == good and all(row["error"] == "" for row in rows.values())
     assert "could not classify" not in capsys.readouterr().err
@@ -135,7 +118,7 @@ def test_a_missing_predict_folder_is_a_one_line_error_with_exit_1(
     tiny_checkpoint, tmp_path, capsys
 ):
     output = tmp_path / "out.csv"
-    assert predict(tiny_checkpoint, tmp_path / "nowhere", output) == 1
+    assert predict_folder(tiny_checkpoint, tmp_path / "nowhere", output) == 1
     err = capsys.readouterr().err
     assert f"rnn-mnist: error: predict_dir {tmp_path / 'nowhere'} is not a folder" in err
     assert "Traceback" not in err and not output.exists()

@@ -30,3 +30,22 @@ def tiny_args(
     if name is not None:
         args += ["--trainer.logger.init_args.name", name]
     return args
+
+
+def predict_folder(tiny_checkpoint: tuple[Path, Path], folder: Path, output: Path) -> int:
+    """``rnn-mnist predict`` of the tiny checkpoint on every image in ``folder`` into ``output``."""
+    from lightning_module.cli import main
+
+    ckpt, data = tiny_checkpoint
+    return main(
+        [
+            "predict",
+            *tiny_args(data, output.parent / "runs"),
+            "--ckpt_path",
+            str(ckpt),
+            "--data.predict_dir",
+            str(folder),
+            "--predictions.output",
+            str(output),
+        ]  # fmt: skip
+    )
