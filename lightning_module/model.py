@@ -42,6 +42,7 @@ from lightning_module.training.tb_logging import (
     log_hparams_with_metrics,
 )
 from lightning_module.utils.checks import require_choice, require_int, require_number
+from lightning_module.utils.gpu_probe import skip_missing_nvml_probe
 
 LR_SCHEDULES = ("constant", "plateau", "onecycle")
 MAX_MISCLASSIFIED = 16  # examples kept per evaluation epoch for the TensorBoard grid
@@ -171,6 +172,7 @@ class RecurrentClassifier(pl.LightningModule):
         # Runs before checkpoint restore and optimizer creation, so swapping the GRU kernel
         # for the trainer's device is safe.
         self.net.use_kernels_for(self.trainer.strategy.root_device)
+        skip_missing_nvml_probe()  # Adam's per-step GPU check, cheap again without a driver
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""

@@ -1,6 +1,6 @@
 """Lightning vs a hand-written PyTorch loop on MNIST: samples/s, GFLOP/s, time to 99% (LSTM).
 
-    python scripts/benchmark.py                         # quick: rnn, lstm, gru throughput
+    python scripts/benchmark.py                         # rnn, lstm, gru; terminal and pipe
     python scripts/benchmark.py --time-to-accuracy      # + fit lstm until val_acc >= 99%
     python scripts/benchmark.py lstm --threads 2 --rounds 7 -- --data.val_size 5000
 
@@ -18,7 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
-import torch  # noqa: E402
 
 from data.download import default_data_dir  # noqa: E402
 from lightning_module.tools.benchmark import (  # noqa: E402
@@ -50,12 +49,18 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         "--threads",
         type=at_least(1),
         default=None,
-        help="torch.set_num_threads (default: torch's choice)",
+        help="torch.set_num_threads in every process (default: torch's choice)",
     )
     parser.add_argument(
         "--no-progress-bar",
         action="store_true",
         help="turn the Lightning progress bar off (users get it on)",
+    )
+    parser.add_argument(
+        "--stdout",
+        choices=("terminal", "pipe", "both"),
+        default="both",
+        help="where each config's process writes: a pseudo-terminal, a pipe, or one run of each",
     )
     parser.add_argument(
         "--time-to-accuracy",
@@ -82,8 +87,6 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, extra = parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     settings = BenchmarkSettings(
         configs=tuple(args.configs),
         config_dir=args.config_dir,
@@ -92,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         warmup=args.warmup,
         rounds=args.rounds,
         progress_bar=not args.no_progress_bar,
+        stdout=("terminal", "pipe") if args.stdout == "both" else (args.stdout,),
+        threads=args.threads,
         extra_args=tuple(extra),
         time_to_accuracy=args.time_to_accuracy,
         accuracy_max_epochs=args.accuracy_max_epochs,
@@ -105,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for row in report["results"]:
         print(
-            f"{row['config']}: hand {row['hand']['samples_per_s']:,.0f}/s, Lightning "
-            f"{row['lightning']['samples_per_s']:,.0f}/s, ratio {row['ratio']:.2f}"
+            f"{row['config']} ({row['stdout']}): hand {row['hand']['samples_per_s']:,.0f}/s, "
+            f"Lightning {row['lightning']['samples_per_s']:,.0f}/s, ratio {row['ratio']:.3f} "
+            f"(bare Lightning {row['bare_ratio']:.3f})"
         )
     print(f"wrote {Path(args.results_dir) / 'benchmark.json'} and benchmark.md")
     return 0

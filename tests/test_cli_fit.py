@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 from tiny_cli import tiny_args
@@ -15,6 +16,7 @@ from lightning_module import RecurrentClassifier
 from lightning_module.cli import main, run_cli
 from lightning_module.tools.curves import plot_curves, read_epoch_curves
 from lightning_module.training.checkpoint_io import AtomicTorchCheckpointIO
+from lightning_module.training.predictions import PredictionCSVWriter
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
@@ -178,3 +180,13 @@ def test_bad_model_argument_is_refused_before_any_file_is_written(mnist_dir, tmp
     with pytest.raises(ValueError, match="pixels_per_step must divide 784"):
         run_cli(["fit", *tiny_args(mnist_dir, tmp_path / "runs"), "--model.pixels_per_step", "27"])
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_fit_trainer_carries_no_prediction_writer(mnist_dir, tmp_path):
+    # Lightning calls every callback at every hook of every step: predict's writer is left out
+    # (test_cli_predict covers predict, which writes its CSV through it)
+
+    args = ["fit", *tiny_args(mnist_dir, tmp_path / "runs"), "--trainer.fast_dev_run", "true"]
+    callbacks = run_cli(args).trainer.callbacks
+    assert not any(isinstance(cb, PredictionCSVWriter) for cb in callbacks)
+    assert any(isinstance(cb, ModelCheckpoint) for cb in callbacks)

@@ -63,6 +63,6 @@ def test_the_wheel_ships_packages_cpp_source_and_pretrained_models_but_not_scrip
         assert hashlib.sha256(shipped).hexdigest() == card["sha256"]
     entry_points = next(n for n in names if n.endswith("dist-info/entry_points.txt"))
     assert (
-        "rnn-mnist = lightning_module.cli:main"
+        "rnn-mnist = lightning_module.cli:command"
         in zipfile.ZipFile(wheel).read(entry_points).decode()
     )

@@ -23,8 +23,10 @@ from lightning_module.tools.benchmark import (
     cli_args,
     make_hand_loop,
     measure_matmul_peak,
+    run_bare_round,
     run_benchmark,
     run_round,
+    run_worker,
     training_flops_per_sample,
 )
 from lightning_module.tools.reproduce import resolve_config
@@ -106,19 +108,40 @@ def test_a_round_times_the_same_number_of_steps_of_each_arm(mnist_dir, tmp_path)
     assert hand.position - position == (2 + 4) * 10  # warm-up and timed hand steps, in turn
 
 
-def test_benchmark_writes_json_and_markdown_with_positive_figures_per_config(mnist_dir, tmp_path):
-    settings = tiny_settings(mnist_dir, time_to_accuracy=True, accuracy_max_epochs=2)
+def test_a_bare_round_times_lightnings_own_loop_against_the_same_hand_steps(mnist_dir, tmp_path):
+    args = cli_args(
+        resolve_config("rnn", CONFIG_DIR), str(mnist_dir), str(tmp_path), 2 + 4, False, list(TINY)
+    )
+    reference = build_cli(args)
+    hand = make_hand_loop(reference)
+    position = hand.position
+    rates = run_bare_round(reference, str(tmp_path), warmup=2, steps=4, hand=hand)
+    assert set(rates) == {"hand", "lightning"}
+    assert all(rate > 0 for rate in rates.values())
+    assert hand.position - position == (2 + 4) * 10
+    assert not list(tmp_path.rglob("*.ckpt"))  # the bare trainer writes nothing
+
+
+def test_benchmark_writes_a_row_per_config_and_stdout_from_processes_on_a_terminal_and_a_pipe(
+    mnist_dir, tmp_path
+):
+    settings = tiny_settings(
+        mnist_dir, configs=("rnn",), time_to_accuracy=True, accuracy_max_epochs=2
+    )
     messages: list[str] = []
     report = run_benchmark(settings, tmp_path / "results", "test-command", say=messages.append)
     written = json.loads((tmp_path / "results" / "benchmark.json").read_text())
     assert written == json.loads(json.dumps(report))
-    assert [row["config"] for row in written["results"]] == ["rnn", "lstm"]
+    assert [(row["config"], row["stdout"]) for row in written["results"]] == [
+        ("rnn", "terminal"),
+        ("rnn", "pipe"),
+    ]
     assert written["matmul_peak"]["gflops"] > 0
     for row in written["results"]:
-        assert row["training_flops_per_sample"] == training_flops_per_sample(
-            row["cell"], 8, 1, 28, 10
-        )
-        for arm in ("hand", "lightning"):
+        # the worker saw the stdout it was given: a terminal, or not
+        assert row["stdout_isatty"] is (row["stdout"] == "terminal")
+        assert row["training_flops_per_sample"] == training_flops_per_sample("rnn", 8, 1, 28, 10)
+        for arm in ("hand", "lightning", "bare"):
             figures = row[arm]
             assert len(figures["samples_per_s_per_round"]) == 2
             assert figures["samples_per_s"] > 0
@@ -128,25 +151,26 @@ def test_benchmark_writes_json_and_markdown_with_positive_figures_per_config(mni
             assert figures["peak_fraction"] == pytest.approx(
                 figures["gflops"] / written["matmul_peak"]["gflops"]
             )
-        assert row["ratio_per_round"] == pytest.approx(
-            [
-                b / a
-                for a, b in zip(
-                    row["hand"]["samples_per_s_per_round"],
-                    row["lightning"]["samples_per_s_per_round"],
-                    strict=True,
-                )
-            ]
-        )
+        for ratio in ("ratio", "bare_ratio"):
+            per_round = row[f"{ratio}_per_round"]
+            assert len(per_round) == 2 and all(value > 0 for value in per_round)
+            assert row[ratio] == pytest.approx(sum(per_round) / 2)  # the median of two
     accuracy = written["time_to_accuracy"]
     assert 1 <= len(accuracy["history"]) <= 2
     assert accuracy["reached"] == any(p["val_acc"] >= 0.99 for p in accuracy["history"])
     assert all(p["seconds"] > 0 for p in accuracy["history"])
     table = (tmp_path / "results" / "benchmark.md").read_text()
     assert "test-command" in table
-    assert "| rnn | rnn-8" in table and "| lstm | lstm-8" in table
-    assert any("round 2/2" in message for message in messages)
+    assert "| rnn | rnn-8 (RNN) | 10 | terminal |" in table
+    assert "| rnn | rnn-8 (RNN) | 10 | pipe |" in table
+    assert any("rnn (pipe)" in message for message in messages)
     assert not list((tmp_path / "results").glob("*.tmp"))
+
+
+def test_a_failing_worker_names_the_config_and_stdout(tmp_path):
+    broken = tiny_settings(tmp_path / "no-mnist-here", configs=("rnn",), stdout=("pipe",))
+    with pytest.raises(RuntimeError, match=r"benchmark process for rnn \(pipe\) exited with 1"):
+        run_worker(resolve_config("rnn", CONFIG_DIR), broken, str(tmp_path), "pipe")
 
 
 def test_a_timed_window_longer_than_one_epoch_is_refused_before_any_round(mnist_dir, tmp_path):
@@ -162,6 +186,9 @@ def test_a_timed_window_longer_than_one_epoch_is_refused_before_any_round(mnist_
         ("steps", 0, "steps must be an integer >= 1"),
         ("warmup", -1, "warmup must be an integer >= 0"),
         ("target_accuracy", 1.5, r"target_accuracy must be a number in \(0, 1\]"),
+        ("stdout", ("file",), "stdout must be one of"),
+        ("stdout", (), "stdout must name at least one of"),
+        ("threads", 0, "threads must be None or an integer >= 1"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_setting(field, value, message, tmp_path):

@@ -1,0 +1,31 @@
+"""One config's benchmark rounds, in a process of its own whose stdout the benchmark chose.
+
+python -m lightning_module.tools.benchmark_worker JOB_JSON RESULT_JSON
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from lightning_module.tools.benchmark import BenchmarkSettings, measure_rounds
+from lightning_module.utils.atomic import atomic_write_text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``measure_rounds`` for the job; write ``{"rounds", "stdout_isatty"}`` to the result."""
+    job_text, result = sys.argv[1:] if argv is None else argv
+    job = json.loads(job_text)
+    settings = BenchmarkSettings.from_json(job["settings"])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        rounds = measure_rounds(Path(job["config"]), settings, job["save_dir"])
+    report = {"rounds": rounds, "stdout_isatty": sys.stdout.isatty()}
+    atomic_write_text(Path(result), json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
