@@ -25,12 +25,11 @@ from lightning_module.tools.benchmark import (  # noqa: E402
     BenchmarkSettings,
     run_benchmark,
 )
-from lightning_module.utils.checks import at_least  # noqa: E402
+from lightning_module.utils.checks import at_least, split_at_double_dash  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    split = argv.index("--") if "--" in argv else len(argv)
-    own, extra = argv[:split], argv[split + 1 :]
+    own, extra = split_at_double_dash(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
     parser.add_argument(

@@ -19,13 +19,12 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 import torch  # noqa: E402
 
 from lightning_module.tools.reproduce import DEFAULT_CONFIGS, reproduce  # noqa: E402
-from lightning_module.utils.checks import at_least  # noqa: E402
+from lightning_module.utils.checks import at_least, split_at_double_dash  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    split = argv.index("--") if "--" in argv else len(argv)
-    own, cli_args = argv[:split], argv[split + 1 :]
+    own, cli_args = split_at_double_dash(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
     parser.add_argument("--results-dir", default="results")

@@ -17,25 +17,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 from lightning_module.tools.time_to_accuracy import DEFAULT_CONFIGS, time_to_accuracy  # noqa: E402
-from lightning_module.utils.checks import at_least  # noqa: E402
+from lightning_module.utils.checks import at_least, split_at_double_dash  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    split = argv.index("--") if "--" in argv else len(argv)
-    own, cli_args = argv[:split], argv[split + 1 :]
+    own, cli_args = split_at_double_dash(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
     parser.add_argument("--seeds", type=at_least(1), default=3, help="seeds 1..N per config")
     parser.add_argument("--threads", type=at_least(1), default=None,
                         help="OMP_NUM_THREADS of each run (default: torch's choice)")  # fmt: skip
+    parser.add_argument("--stdout", choices=("terminal", "pipe"), default="terminal",
+                        help="each run's output: a pseudo-terminal or a pipe")  # fmt: skip
     parser.add_argument("--config-dir", default=str(CONFIG_DIR))
     parser.add_argument("--results-dir", default="results")
     args = parser.parse_args(own)
     command = shlex.join(["python", "scripts/time_to_accuracy.py", *argv])
     try:
         time_to_accuracy(args.configs, args.config_dir, range(1, args.seeds + 1),
-                         args.results_dir, command, cli_args, args.threads)  # fmt: skip
+                         args.results_dir, command, cli_args, args.threads,
+                         stdout=args.stdout)  # fmt: skip
     except (FileNotFoundError, RuntimeError) as error:
         print(f"time_to_accuracy: {error}", file=sys.stderr)
         return 2 if isinstance(error, FileNotFoundError) else 1

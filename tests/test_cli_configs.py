@@ -56,7 +56,7 @@ def test_config_runs_one_batch_and_is_configured_to_log_under_its_own_name(
     assert cli.config.fit.trainer.logger.init_args.name == config.stem
     assert cli.config.fit.trainer.logger.class_path.endswith("TensorBoardLogger")
     # the practical's cap, except where a schedule sets the length of the fit
-    assert cli.config.fit.trainer.max_epochs == (6 if config.stem == "fast" else 100)
+    assert cli.config.fit.trainer.max_epochs == (5 if config.stem == "fast" else 100)
     assert "test_acc" in cli.test_results[0]
 
 
@@ -74,7 +74,9 @@ EXPECTED = {
     "rnn": dict(cell="rnn", hidden_size=256, pixels_per_step=28),
     "lstm": dict(cell="lstm", hidden_size=128, pixels_per_step=28),
     "gru": dict(cell="gru", hidden_size=128, pixels_per_step=28),
-    "fast": dict(cell="gru", hidden_size=128, pixels_per_step=28, lr_schedule="onecycle"),
+    "fast": dict(
+        cell="gru", hidden_size=160, pixels_per_step=56, lr_schedule="onecycle", augment_shift=1
+    ),
     "pixel_lstm": dict(cell="lstm", hidden_size=128, pixels_per_step=1, permute=False),
     "permuted_pixel_lstm": dict(cell="lstm", hidden_size=128, pixels_per_step=1, permute=True),
 }
@@ -91,10 +93,11 @@ def test_config_sets_the_documented_model(name, tmp_path):
     for key, value in EXPECTED[name].items():
         assert cli.model.hparams[key] == value, key
     early_stopping = next(c for c in cli.trainer.callbacks if isinstance(c, EarlyStopping))
-    if name == "fast":  # the schedule sets the length; a validation-accuracy target ends early
-        assert cli.datamodule.batch_size == 128
+    if name == "fast":  # the schedule sets the length; one validation, after the last epoch
+        assert cli.datamodule.batch_size == 256
         assert (early_stopping.monitor, early_stopping.mode) == ("val_acc", "max")
-        assert early_stopping.stopping_threshold == 0.992
+        assert cli.trainer.check_val_every_n_epoch == cli.trainer.max_epochs == 5
+        assert cli.trainer.num_sanity_val_steps == 0
         return
     assert cli.datamodule.batch_size == 100
     assert early_stopping.monitor == "val_loss"

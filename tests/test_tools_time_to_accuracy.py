@@ -24,8 +24,22 @@ def test_each_config_and_seed_is_one_timed_cli_run_with_its_accuracies(mnist_dir
     assert summary["seeds"] == 2
     assert summary["min_test_acc"] == min(run["test_acc"] for run in report["runs"])
     assert {"cpus", "torch", "torch_threads"} <= set(report["environment"])
+    assert report["stdout"] == "terminal"  # as a user's terminal window, the default
     table = (results / "time_to_accuracy.md").read_text()
     assert "| lstm | 2 |" in table and "python scripts/time_to_accuracy.py lstm" in table
+    assert "output to a terminal" in table
+
+
+def test_a_failing_run_exits_1_with_the_end_of_its_output(tmp_path, capsys):
+    missing = tmp_path / "no-mnist"
+    extra = [*tiny_args(missing, None, name=None), "--trainer.max_epochs", "1"]
+    code = load_script("time_to_accuracy").main(
+        ["lstm", "--seeds", "1", "--stdout", "pipe", "--results-dir", str(tmp_path), "--", *extra]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "lstm seed 1 failed" in err and "MNIST_DATA_DIR" in err  # the error, not a guess
+    assert not (tmp_path / "time_to_accuracy.json").exists()
 
 
 def test_an_unknown_config_exits_2_before_any_run(tmp_path, capsys):

@@ -9,8 +9,8 @@ import pytest
 from lightning_module.tools.worker_process import KEPT_BYTES, TERMINAL_SIZE, run_with_stdout
 
 REPORT = (
-    "import os, sys; "
-    "print('out', sys.stdout.isatty(), sys.stderr.isatty(), sys.stdout.isatty() and os.get_terminal_size(1)); "
+    "import os, sys; tty = sys.stdout.isatty(); "
+    "print('out', tty, sys.stderr.isatty(), tty and os.get_terminal_size(1)); "
     "print('err', file=sys.stderr); sys.exit(int(sys.argv[1]))"
 )
 

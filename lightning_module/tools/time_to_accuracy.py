@@ -1,7 +1,8 @@
 """Time to accuracy: configs trained through the real ``rnn-mnist fit`` in fresh processes.
 
 Per run: the wall time from starting the process to the end of its post-fit test, epochs
-trained, the best validation accuracy and the test accuracy of the tested checkpoint.
+trained, the best validation accuracy and the test accuracy of the tested checkpoint. Each run
+writes to a pseudo-terminal (as in a user's terminal window, progress bar and all) or a pipe.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +21,9 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lightning_module.cli import console_command
 from lightning_module.tools.reproduce import resolve_config
+from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
 from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.checks import require_choice
 from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("fast", "lstm", "practical")
@@ -47,8 +49,14 @@ def read_run(save_dir: Path) -> dict[str, Any]:
     }
 
 
-def time_one_run(config: Path, seed: int, extra_args: Sequence[str], threads: int | None):
-    """Fit ``config`` with ``seed`` in a fresh process; its row of the table."""
+def time_one_run(
+    config: Path,
+    seed: int,
+    extra_args: Sequence[str],
+    threads: int | None,
+    stdout: str = "terminal",
+):
+    """Fit ``config`` with ``seed`` in a fresh process writing to ``stdout``; its table row."""
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-tta-") as save_dir:
         command = [
             *console_command(), "fit", "--config", str(config), "--seed_everything", str(seed),
@@ -58,10 +66,10 @@ def time_one_run(config: Path, seed: int, extra_args: Sequence[str], threads: in
         if threads is not None:
             env["OMP_NUM_THREADS"] = str(threads)
         start = time.perf_counter()
-        done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        status, output = run_with_stdout(command, stdout, env=env)
         seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        if status != 0:
+            tail = output.replace("\r", "\n").strip().splitlines()[-3:]
             raise RuntimeError(f"{config.stem} seed {seed} failed: " + " | ".join(tail))
         return {"config": config.stem, "seed": seed, "wall_s": seconds, **read_run(Path(save_dir))}
 
@@ -91,8 +99,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Command: `{report['command']}`",
         "",
         f"{env['cpus']} CPU(s), {env['machine']}, torch {env['torch']}, "
-        f"threads {report['threads'] or 'torch default'}; wall time from starting "
-        "`rnn-mnist fit` to the end of its test.",
+        f"threads {report['threads'] or 'torch default'}, output to a {report['stdout']}; wall "
+        "time from starting `rnn-mnist fit` to the end of its test.",
         "",
         "| config | seeds | median wall | max wall | median epochs | test acc (min / median) |",
         "|---|---:|---:|---:|---:|---:|",
@@ -125,17 +133,19 @@ def time_to_accuracy(
     extra_args: Sequence[str] = (),
     threads: int | None = None,
     say: Callable[[str], None] = print,
+    stdout: str = "terminal",
 ) -> dict[str, Any]:
     """Run every (config, seed); rewrite the JSON and markdown after each run (atomically)."""
+    require_choice("stdout", stdout, STDOUT_KINDS)
     paths = [resolve_config(name, config_dir) for name in configs]  # all checked before work
     results_dir = Path(results_dir)
     report: dict[str, Any] = {
-        "command": command, "threads": threads, "environment": environment(),
+        "command": command, "threads": threads, "stdout": stdout, "environment": environment(),
         "cli": shlex.join(console_command()), "runs": [], "summary": [],
     }  # fmt: skip
     for path in paths:
         for seed in seeds:
-            run = time_one_run(path, seed, extra_args, threads)
+            run = time_one_run(path, seed, extra_args, threads, stdout)
             say(f"{run['config']} seed {seed}: {run['wall_s']:.1f} s, {run['epochs']} epochs, "
                 f"test acc {100 * run['test_acc']:.2f}%")  # fmt: skip
             report["runs"].append(run)

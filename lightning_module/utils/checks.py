@@ -126,3 +126,11 @@ def at_least(minimum: int):
         return value
 
     return parse
+
+
+def split_at_double_dash(argv: list[str]) -> tuple[list[str], list[str]]:
+    """A script's own options and, after the first ``--``, the options it passes to the CLI."""
+    if "--" not in argv:
+        return list(argv), []
+    split = argv.index("--")
+    return argv[:split], argv[split + 1 :]
