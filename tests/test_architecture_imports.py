@@ -28,6 +28,8 @@ def modules_loaded_by(code: str) -> set[str]:
         ("from lightning_module.gru import FusedGRU", {"pytorch_lightning", "lightning"}),
         ("import lightning_module", {"torch", "pytorch_lightning"}),
         ("import lightning_module.utils.atomic", {"torch", "pytorch_lightning"}),
+        ("import lightning_module.utils.gpu_probe", {"torch", "pytorch_lightning"}),
+        ("import lightning_module.tools.worker_process", {"torch", "pytorch_lightning"}),
         ("import lightning_module.network", {"pytorch_lightning", "lightning", "torchmetrics"}),
         ("import lightning_module.tools.curves", {"pytorch_lightning", "lightning"}),
         # the web page's dependencies load only when the demo runs
