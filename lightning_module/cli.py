@@ -350,6 +350,7 @@ class RNNMnistCLI(LightningCLI):
             trainer.strategy.checkpoint_io = AtomicTorchCheckpointIO()
         if self.subcommand == "fit":
             self._check_fit_settings(trainer)
+        if self.subcommand in ("fit", None):  # None: run=False, objects built for a fit
             if trainer.loggers:
                 trainer.callbacks.append(LearningRateMonitor(logging_interval="epoch"))
         elif evaluating:  # only fit makes a run folder, so only fit saves its config
@@ -410,6 +411,14 @@ class RNNMnistCLI(LightningCLI):
             raise ConfigurationError(
                 "trainer.limit_val_batches=0 turns validation off, but early stopping, the best "
                 "checkpoint and the plateau schedule need val_loss"
+            )
+        every = trainer.check_val_every_n_epoch
+        epochs = trainer.max_epochs
+        if every and epochs is not None and 0 <= epochs < every and not trainer.fast_dev_run:
+            raise ConfigurationError(
+                f"trainer.check_val_every_n_epoch={every} never validates in "
+                f"trainer.max_epochs={epochs} epochs, but the best checkpoint and the post-fit "
+                "test need a validation: set check_val_every_n_epoch to at most max_epochs"
             )
 
     @staticmethod
@@ -594,10 +603,10 @@ def main(args: list[str] | None = None) -> int:
 def command() -> int:
     """The ``rnn-mnist`` command (its console script, and ``python -m lightning_module.cli``).
 
-    ``main`` in a process of its own. The objects the imports made (hundreds of thousands, from
-    torch, Lightning and their dependencies) live as long as the process, so they are moved out
-    of the garbage collector's reach first (``gc.freeze``): its full passes, and the clean-up
-    at interpreter exit, then skip them instead of walking them all.
+    ``main`` in a process of its own. The objects the imports made (torch's, Lightning's and
+    their dependencies') live as long as the process, so they are moved out of the garbage
+    collector's reach first (``gc.freeze``): its full passes, and the clean-up at interpreter
+    exit, then skip them instead of walking them all.
     """
     gc.freeze()
     return main()

@@ -172,7 +172,7 @@ class RecurrentClassifier(pl.LightningModule):
         # Runs before checkpoint restore and optimizer creation, so swapping the GRU kernel
         # for the trainer's device is safe.
         self.net.use_kernels_for(self.trainer.strategy.root_device)
-        skip_missing_nvml_probe()  # Adam's per-step GPU check, cheap again without a driver
+        skip_missing_nvml_probe()  # Adam asks "is there a GPU?" every step: keep it cheap
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""

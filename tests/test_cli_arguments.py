@@ -63,6 +63,12 @@ BAD_SETTINGS = [
     ("--model.lr", "-0.01", ["lr must be a number > 0", "-0.01"]),
     ("--data.train_fraction", "0", ["train_fraction must be a number in (0, 1]", "0"]),
     ("--data.train_fraction", "1.5", ["train_fraction must be a number in (0, 1]", "1.5"]),
+    # cli_args trains 1 epoch: validating every 2nd would never validate
+    (
+        "--trainer.check_val_every_n_epoch",
+        "2",
+        ["check_val_every_n_epoch=2 never validates in trainer.max_epochs=1 epochs"],
+    ),
 ]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 
 import pytest
 
@@ -52,3 +54,17 @@ def test_an_unknown_stdout_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(ValueError, match="stdout must be one of"):
         run_with_stdout([sys.executable, "-c", f"open({str(marker)!r}, 'w')"], "file")
     assert not marker.exists()
+
+
+def test_a_child_left_holding_the_output_is_stopped_and_nothing_leaks():
+    # the command exits at once but leaves a grandchild with its stdout open for a minute
+    leaver = (
+        "import subprocess, sys; "
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); print('left')"
+    )
+    fds = set(os.listdir("/proc/self/fd"))
+    start = time.monotonic()
+    status, output = run_with_stdout([sys.executable, "-c", leaver], "pipe")
+    assert status == 0 and "left" in output
+    assert time.monotonic() - start < 30
+    assert set(os.listdir("/proc/self/fd")) <= fds

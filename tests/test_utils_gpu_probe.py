@@ -30,12 +30,17 @@ def test_left_alone_when_not_set(monkeypatch):
 
 
 @linux_only
-def test_answer_unchanged_on_this_machine(monkeypatch):
-    # whatever this machine has, torch's answer is the same with or without the switch
+def test_without_nvml_torch_gives_the_cuda_runtimes_answer_either_way(monkeypatch):
+    # with NVML missing, torch's NVML path falls back to the CUDA runtime's count: dropping the
+    # switch changes no answer
     monkeypatch.setenv(NVML_ENV, "1")
-    with_switch = torch.cuda.is_available()
-    skip_missing_nvml_probe()
-    assert torch.cuda.is_available() == with_switch
+    monkeypatch.setattr(torch.cuda, "_device_count_nvml", lambda: -1)  # as when NVML is absent
+    monkeypatch.setattr(torch.cuda, "_cached_device_count", None)
+    runtime = torch.cuda._is_compiled() and torch._C._cuda_getDeviceCount() > 0
+    assert torch.cuda.is_available() == runtime
+    monkeypatch.setattr(gpu_probe, "nvml_loadable", lambda: False)
+    assert skip_missing_nvml_probe() is True
+    assert torch.cuda.is_available() == runtime
 
 
 @linux_only

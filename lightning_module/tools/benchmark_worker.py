@@ -5,9 +5,9 @@ python -m lightning_module.tools.benchmark_worker JOB_JSON RESULT_JSON
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
-import warnings
 from pathlib import Path
 
 from lightning_module.tools.benchmark import BenchmarkSettings, measure_rounds
@@ -19,9 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     job_text, result = sys.argv[1:] if argv is None else argv
     job = json.loads(job_text)
     settings = BenchmarkSettings.from_json(job["settings"])
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        rounds = measure_rounds(Path(job["config"]), settings, job["save_dir"])
+    gc.freeze()  # as the rnn-mnist command does (lightning_module.cli.command)
+    rounds = measure_rounds(Path(job["config"]), settings, job["save_dir"])
     report = {"rounds": rounds, "stdout_isatty": sys.stdout.isatty()}
     atomic_write_text(Path(result), json.dumps(report))
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import signal
 import struct
 import subprocess
 import termios
@@ -22,6 +23,7 @@ from lightning_module.utils.checks import require_choice
 STDOUT_KINDS = ("terminal", "pipe")
 TERMINAL_SIZE = (40, 120)  # rows, columns: a common terminal window
 KEPT_BYTES = 4096  # of the output, kept for the error message when the command fails
+LINGER_SECONDS = 5.0  # how long output may stay open after the command has exited
 
 
 def _drain(fd: int, kept: deque[bytes]) -> None:
@@ -52,13 +54,12 @@ def run_with_stdout(
     """
     require_choice("stdout", stdout, STDOUT_KINDS)
     kept: deque[bytes] = deque()
-    if stdout == "terminal":
-        reader, writer = pty.openpty()
-        rows, columns = TERMINAL_SIZE
-        fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    else:
-        reader, writer = os.pipe()
+    reader, writer = pty.openpty() if stdout == "terminal" else os.pipe()
     try:
+        if stdout == "terminal":
+            rows, columns = TERMINAL_SIZE
+            fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        # a session of its own, so that the command's own children can be stopped with it
         process = subprocess.Popen(
             list(command),
             stdin=subprocess.DEVNULL,
@@ -67,6 +68,7 @@ def run_with_stdout(
             cwd=cwd,
             env=env,
             close_fds=True,
+            start_new_session=True,
         )
     except BaseException:
         os.close(reader)
@@ -77,10 +79,20 @@ def run_with_stdout(
     thread.start()
     try:
         status = process.wait()
-        thread.join()
+        # a child the command left behind may still hold the output open: stop its session
+        thread.join(timeout=LINGER_SECONDS)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _stop_session(process)
+        thread.join()
         os.close(reader)
     return status, b"".join(kept).decode(errors="replace")
+
+
+def _stop_session(process: subprocess.Popen) -> None:
+    """Kill what is left of the command's session (it, or children that outlived it)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if process.poll() is None:
+        process.wait()
