@@ -25,6 +25,7 @@ from lightning_module.tools.benchmark import (  # noqa: E402
     BenchmarkSettings,
     run_benchmark,
 )
+from lightning_module.tools.worker_process import STDOUT_KINDS  # noqa: E402
 from lightning_module.utils.checks import at_least, split_at_double_dash  # noqa: E402
 
 
@@ -57,7 +58,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument(
         "--stdout",
-        choices=("terminal", "pipe", "both"),
+        choices=(*STDOUT_KINDS, "both"),
         default="both",
         help="where each config's process writes: a pseudo-terminal, a pipe, or one run of each",
     )
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=args.warmup,
         rounds=args.rounds,
         progress_bar=not args.no_progress_bar,
-        stdout=("terminal", "pipe") if args.stdout == "both" else (args.stdout,),
+        stdout=STDOUT_KINDS if args.stdout == "both" else (args.stdout,),
         threads=args.threads,
         extra_args=tuple(extra),
         time_to_accuracy=args.time_to_accuracy,

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 from lightning_module.tools.time_to_accuracy import DEFAULT_CONFIGS, time_to_accuracy  # noqa: E402
+from lightning_module.tools.worker_process import STDOUT_KINDS  # noqa: E402
 from lightning_module.utils.checks import at_least, split_at_double_dash  # noqa: E402
 
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=at_least(1), default=3, help="seeds 1..N per config")
     parser.add_argument("--threads", type=at_least(1), default=None,
                         help="OMP_NUM_THREADS of each run (default: torch's choice)")  # fmt: skip
-    parser.add_argument("--stdout", choices=("terminal", "pipe"), default="terminal",
+    parser.add_argument("--stdout", choices=STDOUT_KINDS, default="terminal",
                         help="each run's output: a pseudo-terminal or a pipe")  # fmt: skip
     parser.add_argument("--config-dir", default=str(CONFIG_DIR))
     parser.add_argument("--results-dir", default="results")

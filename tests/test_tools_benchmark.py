@@ -165,6 +165,7 @@ def test_benchmark_writes_a_row_per_config_and_stdout_from_processes_on_a_termin
     assert "| rnn | rnn-8 (RNN) | 10 | pipe |" in table
     assert any("rnn (pipe)" in message for message in messages)
     assert not list((tmp_path / "results").glob("*.tmp"))
+    assert not (tmp_path / "results" / "benchmark.partial.json").exists()  # done: dropped
 
 
 def test_a_failing_worker_names_the_config_and_stdout(tmp_path):

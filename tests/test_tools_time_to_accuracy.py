@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from scripts_loader import load_script
+import pytest
+from scripts_loader import CONFIG_DIR, load_script
 from tiny_cli import tiny_args
 
 
@@ -28,6 +29,7 @@ def test_each_config_and_seed_is_one_timed_cli_run_with_its_accuracies(mnist_dir
     table = (results / "time_to_accuracy.md").read_text()
     assert "| lstm | 2 |" in table and "python scripts/time_to_accuracy.py lstm" in table
     assert "output to a terminal" in table
+    assert not (results / "time_to_accuracy.partial.json").exists()  # complete: dropped
 
 
 def test_a_failing_run_exits_1_with_the_end_of_its_output(tmp_path, capsys):
@@ -47,3 +49,27 @@ def test_an_unknown_config_exits_2_before_any_run(tmp_path, capsys):
     assert code == 2
     assert "config 'nope' not found" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_failure_half_way_keeps_the_runs_so_far_and_the_last_complete_report(
+    tmp_path, monkeypatch
+):
+    from lightning_module.tools import time_to_accuracy as tool
+
+    (tmp_path / "time_to_accuracy.json").write_text("earlier report")
+    (tmp_path / "time_to_accuracy.md").write_text("earlier table")
+    done = {"config": "lstm", "seed": 1, "wall_s": 1.0, "epochs": 1}
+    done |= {"best_val_acc": 0.5, "test_acc": 0.5}
+
+    def one_run(config, seed, *args):
+        if seed == 2:
+            raise RuntimeError("lstm seed 2 failed")
+        return dict(done)
+
+    monkeypatch.setattr(tool, "time_one_run", one_run)
+    with pytest.raises(RuntimeError, match="seed 2 failed"):
+        tool.time_to_accuracy(["lstm"], CONFIG_DIR, [1, 2], tmp_path, "cmd", say=lambda m: None)
+    assert (tmp_path / "time_to_accuracy.json").read_text() == "earlier report"
+    assert (tmp_path / "time_to_accuracy.md").read_text() == "earlier table"
+    partial = json.loads((tmp_path / tool.PROGRESS_FILE).read_text())
+    assert partial["runs"] == [done]

@@ -44,6 +44,7 @@ same threads.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -252,6 +253,14 @@ class HandLoop:
         return len(y)
 
 
+def copy_of_network(cli) -> SequenceClassifierNet:
+    """A copy of the CLI's network with the kernels for the trainer's device, as
+    ``RecurrentClassifier.setup`` chooses them for the Lightning arm."""
+    net = copy.deepcopy(cli.model.net)
+    net.use_kernels_for(cli.trainer.strategy.root_device)
+    return net
+
+
 def make_hand_loop(cli) -> HandLoop:
     """Arm (a) for the config behind ``cli``: same network, data, batch size and optimiser."""
     datamodule, model, trainer = cli.datamodule, cli.model, cli.trainer
@@ -260,8 +269,7 @@ def make_hand_loop(cli) -> HandLoop:
     device = trainer.strategy.root_device
     hparams = model.hparams
     clip = trainer.gradient_clip_val
-    net = copy.deepcopy(model.net)
-    net.use_kernels_for(device)  # as RecurrentClassifier.setup does for the Lightning arm
+    net = copy_of_network(cli)
     return HandLoop(
         net=net.to(device),
         images=train.inputs.to(device),
@@ -328,8 +336,7 @@ def run_bare_round(cli, save_dir: str, warmup: int, steps: int, hand: HandLoop) 
     with nothing but the timer on ``cli``'s training loader; samples/s of each arm."""
     model, trainer = cli.model, cli.trainer
     device = trainer.strategy.root_device
-    net = copy.deepcopy(model.net)
-    net.use_kernels_for(device)
+    net = copy_of_network(cli)
     h = model.hparams
     timer = InterleavedStepTimer(warmup, steps, hand)
     bare = pl.Trainer(
@@ -413,7 +420,7 @@ class BenchmarkSettings:
             raise ValueError("configs must name at least one config")
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> BenchmarkSettings:
@@ -664,7 +671,7 @@ def run_benchmark(
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-benchmark-") as save_dir:
         for config in configs:
             report["results"].extend(benchmark_config(config, settings, save_dir, peak, say))
-            write_report(report, results_dir)
+            write_progress(report, results_dir)
         if settings.time_to_accuracy:
             say(
                 f"fitting {settings.accuracy_config} until val_acc >= "
@@ -741,8 +748,19 @@ def markdown_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+PROGRESS_FILE = "benchmark.partial.json"
+
+
+def write_progress(report: dict[str, Any], results_dir: str | Path) -> None:
+    """The rows so far, in ``benchmark.partial.json``: a run that fails half-way leaves the
+    last complete ``benchmark.{json,md}`` as they were."""
+    atomic_write_text(Path(results_dir) / PROGRESS_FILE, json.dumps(report, indent=2) + "\n")
+
+
 def write_report(report: dict[str, Any], results_dir: str | Path) -> None:
-    """Write ``benchmark.json`` and ``benchmark.md`` in ``results_dir`` atomically."""
+    """Write ``benchmark.json`` and ``benchmark.md`` in ``results_dir`` atomically, then drop
+    the progress file."""
     folder = Path(results_dir)
     atomic_write_text(folder / "benchmark.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(folder / "benchmark.md", markdown_report(report))
+    (folder / PROGRESS_FILE).unlink(missing_ok=True)

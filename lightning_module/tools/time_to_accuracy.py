@@ -27,6 +27,7 @@ from lightning_module.utils.checks import require_choice
 from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("fast", "lstm", "practical")
+PROGRESS_FILE = "time_to_accuracy.partial.json"
 
 
 def read_run(save_dir: Path) -> dict[str, Any]:
@@ -135,7 +136,11 @@ def time_to_accuracy(
     say: Callable[[str], None] = print,
     stdout: str = "terminal",
 ) -> dict[str, Any]:
-    """Run every (config, seed); rewrite the JSON and markdown after each run (atomically)."""
+    """Run every (config, seed); write the JSON and markdown (atomically) once all have run.
+
+    After each run the runs so far go to ``time_to_accuracy.partial.json``, so a failure
+    half-way keeps them and leaves the last complete report as it was.
+    """
     require_choice("stdout", stdout, STDOUT_KINDS)
     paths = [resolve_config(name, config_dir) for name in configs]  # all checked before work
     results_dir = Path(results_dir)
@@ -150,6 +155,8 @@ def time_to_accuracy(
                 f"test acc {100 * run['test_acc']:.2f}%")  # fmt: skip
             report["runs"].append(run)
             report["summary"] = summarise(report["runs"])
-            atomic_write_text(results_dir / "time_to_accuracy.json", json.dumps(report, indent=2))
-            atomic_write_text(results_dir / "time_to_accuracy.md", markdown(report))
+            atomic_write_text(results_dir / PROGRESS_FILE, json.dumps(report, indent=2))
+    atomic_write_text(results_dir / "time_to_accuracy.json", json.dumps(report, indent=2))
+    atomic_write_text(results_dir / "time_to_accuracy.md", markdown(report))
+    (results_dir / PROGRESS_FILE).unlink(missing_ok=True)
     return report
