@@ -42,6 +42,7 @@ from lightning_module.training.tb_logging import (
     log_hparams_with_metrics,
 )
 from lightning_module.utils.checks import require_choice, require_int, require_number
+from lightning_module.utils.cpu_bf16 import warn_if_bf16_is_emulated
 from lightning_module.utils.gpu_probe import skip_missing_nvml_probe
 
 LR_SCHEDULES = ("constant", "plateau", "onecycle")
@@ -173,6 +174,7 @@ class RecurrentClassifier(pl.LightningModule):
         # for the trainer's device is safe.
         self.net.use_kernels_for(self.trainer.strategy.root_device)
         skip_missing_nvml_probe()  # Adam asks "is there a GPU?" every step: keep it cheap
+        warn_if_bf16_is_emulated(self.trainer.precision, self.trainer.strategy.root_device)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, 28, 28) in [0, 1] -> logits (N, C)."""

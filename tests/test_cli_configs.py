@@ -98,6 +98,7 @@ def test_config_sets_the_documented_model(name, tmp_path):
         assert (early_stopping.monitor, early_stopping.mode) == ("val_acc", "max")
         assert cli.trainer.check_val_every_n_epoch == cli.trainer.max_epochs == 5
         assert cli.trainer.num_sanity_val_steps == 0
+        assert cli.trainer.precision == "bf16-mixed"
         return
     assert cli.datamodule.batch_size == 100
     assert early_stopping.monitor == "val_loss"

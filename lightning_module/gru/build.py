@@ -37,7 +37,7 @@ _warned: set[str] = set()
 def _vector_flags() -> list[str]:
     """Compile for AVX2 where ATen itself runs its AVX2 or AVX512 kernels, else generic C++."""
     if torch.backends.cpu.get_cpu_capability() in ("AVX2", "AVX512"):
-        return ["-mavx2", "-mfma", "-DCPU_CAPABILITY_AVX2"]
+        return ["-mavx2", "-mfma", "-mf16c", "-DCPU_CAPABILITY_AVX2"]
     return []
 
 

@@ -33,6 +33,12 @@ prints the profiles). This layer, per layer and time-major internally:
   - ``"python"``: a few small ATen ops per step into preallocated buffers: any device and
     dtype; the fallback where no compiler is found.
 
+Under autocast (``--trainer.precision bf16-mixed``) every matmul of the layer, forward and
+backward, runs in the autocast dtype, as each matmul of ``nn.GRU`` would; the gates, the
+hidden state, the saved activations and the gradients stay float32, as autocast keeps
+elementwise math. On a CPU with native bfloat16 (AVX512-BF16 or AMX) that makes the matmuls
+about twice as fast.
+
 On a GPU, ``nn.GRU`` (cuDNN) is the faster choice; this layer works there but is not tuned.
 """
 
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +69,7 @@ def gru_layer_forward(
     b_ih: Tensor | None,
     b_hh: Tensor | None,
     recurrence: Recurrence = PYTHON_RECURRENCE,
+    matmul_dtype: torch.dtype | None = None,
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Run one GRU layer over a whole sequence, without recording an autograd graph.
 
@@ -73,6 +81,8 @@ def gru_layer_forward(
         b_ih: (3H,) input bias, or None for no bias.
         b_hh: (3H,) recurrent bias, or None for no bias.
         recurrence: which implementation runs the loop over time.
+        matmul_dtype: the dtype of every matmul (e.g. the autocast dtype), or None for the
+            weights' own; the state and the gates keep ``h0``'s dtype.
 
     Returns:
         hs: (T, N, H) hidden states h_1..h_T.
@@ -81,20 +91,26 @@ def gru_layer_forward(
     """
     T, N, D = x.shape
     H = w_hh.shape[1]
+    low = _cast_to(matmul_dtype)
     with torch.no_grad():
         # the input projection of all T steps is one matmul
-        gx = torch.mm(x.reshape(T * N, D), w_ih.t()).view(T, N, 3 * H)
-        # under autocast gx comes out in bfloat16/float16; the recurrence keeps the state's
-        # dtype
-        gx = gx.to(h0.dtype)
+        gx = torch.mm(low(x.reshape(T * N, D)), low(w_ih).t()).view(T, N, 3 * H)
+        gx = gx.to(matmul_dtype or w_hh.dtype)  # what an outer autocast chose is overruled
         b_hn = None
         if b_ih is not None:
             # a mm plus one broadcast add over all T*N rows is cheaper than addmm with a
             # bias; only b_hn must stay inside r * (...)
-            gx += torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
+            gx += torch.cat([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]]).to(gx.dtype)
             b_hn = b_hh[2 * H :]
-        hs, rz, n, gh_n = recurrence.forward(gx, h0, w_hh, b_hn)
+        hs, rz, n, gh_n = recurrence.forward(gx, h0, low(w_hh), b_hn)
     return hs, (x, h0, w_ih, w_hh, hs, rz, n, gh_n)
+
+
+def _cast_to(dtype: torch.dtype | None) -> Callable[[Tensor], Tensor]:
+    """Tensor -> the same in ``dtype`` (unchanged for None)."""
+    if dtype is None:
+        return lambda tensor: tensor
+    return lambda tensor: tensor.to(dtype)
 
 
 def gru_layer_backward(
@@ -102,6 +118,7 @@ def gru_layer_backward(
     cache: tuple[Tensor, ...],
     need_dx: bool = True,
     recurrence: Recurrence = PYTHON_RECURRENCE,
+    matmul_dtype: torch.dtype | None = None,
 ) -> tuple[Tensor | None, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Backpropagate through one GRU layer over the whole sequence.
 
@@ -111,6 +128,7 @@ def gru_layer_backward(
         cache: from ``gru_layer_forward`` run with the same ``recurrence``.
         need_dx: skip the (T*N, 3H) x (3H, D) matmul for dx when the input needs no gradient.
         recurrence: which implementation runs the loop over time.
+        matmul_dtype: as in ``gru_layer_forward``; every gradient keeps its tensor's dtype.
 
     Returns:
         dx: (T, N, D), or None when ``need_dx`` is False.
@@ -120,23 +138,29 @@ def gru_layer_backward(
     x, h0, w_ih, w_hh, hs, rz, n, gh_n = cache
     T, N, D = x.shape
     H = h0.shape[1]
+    low = _cast_to(matmul_dtype)
     with torch.no_grad():
-        dgh, dgx_n, dh0 = recurrence.backward(dhs, hs, rz, n, gh_n, w_hh)
-        # The gradients of the input and of every weight and bias: one large matmul or sum
-        # over all T*N rows each, instead of T small ones.
-        dgx_rz = dgh[..., : 2 * H].reshape(T * N, 2 * H)
+        # dgh and dgx_n come in the matmul dtype
+        dgh, dgx_n, dh0 = recurrence.backward(dhs, hs, rz, n, gh_n, low(w_hh))
         dgx_n = dgx_n.view(T * N, H)
+        # (sums of bfloat16 accumulate in float32; only the result is rounded)
+        db_hh = dgh.view(T * N, 3 * H).sum(0).to(w_hh.dtype)
+        db_ih = torch.cat([db_hh[: 2 * H], dgx_n.sum(0).to(w_hh.dtype)])
+        # The gradients of the input and of every weight: one large matmul over all T*N rows
+        # each, instead of T small ones; products in the matmul dtype are cast back.
+        dgx_rz = dgh[..., : 2 * H].reshape(T * N, 2 * H)
         dgh_rows = dgh.view(T * N, 3 * H)
         # (features x rows) @ (rows x gates) and a transpose: cheaper than gates^T @ feats
-        dw_hh_t = torch.mm(hs[:-1].reshape((T - 1) * N, H).t(), dgh_rows[N:])
-        dw_hh = dw_hh_t.addmm_(h0.t(), dgh[0]).t()
-        x_rows_t = x.reshape(T * N, D).t()
+        dw_hh_t = torch.mm(low(hs[:-1].reshape((T - 1) * N, H)).t(), dgh_rows[N:])
+        dw_hh = dw_hh_t.to(w_hh.dtype).addmm_(h0.t(), dgh[0].to(h0.dtype)).t()
+        x_rows_t = low(x.reshape(T * N, D)).t()
         dw_ih = torch.cat([torch.mm(x_rows_t, dgx_rz), torch.mm(x_rows_t, dgx_n)], 1).t()
-        db_hh = dgh_rows.sum(0)
-        db_ih = torch.cat([db_hh[: 2 * H], dgx_n.sum(0)])
+        dw_ih = dw_ih.to(w_ih.dtype)
         dx = None
         if need_dx:
+            w_ih = low(w_ih)
             dx = torch.addmm(dgx_n @ w_ih[2 * H :], dgx_rz, w_ih[: 2 * H]).view(T, N, D)
+            dx = dx.to(x.dtype)
     return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
 
 
@@ -144,22 +168,29 @@ class GRULayerFunction(torch.autograd.Function):
     """Autograd wrapper of ``gru_layer_forward`` / ``gru_layer_backward`` (time-major)."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, recurrence=PYTHON_RECURRENCE):
-        hs, cache = gru_layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh, recurrence)
+    def forward(
+        ctx, x, h0, w_ih, w_hh, b_ih, b_hh, recurrence=PYTHON_RECURRENCE, matmul_dtype=None
+    ):
+        hs, cache = gru_layer_forward(x, h0, w_ih, w_hh, b_ih, b_hh, recurrence, matmul_dtype)
         ctx.save_for_backward(*cache)
         ctx.has_bias = b_ih is not None
         ctx.recurrence = recurrence
+        ctx.matmul_dtype = matmul_dtype
         return hs
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, dhs):
         dx, dh0, dw_ih, dw_hh, db_ih, db_hh = gru_layer_backward(
-            dhs, ctx.saved_tensors, need_dx=ctx.needs_input_grad[0], recurrence=ctx.recurrence
+            dhs,
+            ctx.saved_tensors,
+            need_dx=ctx.needs_input_grad[0],
+            recurrence=ctx.recurrence,
+            matmul_dtype=ctx.matmul_dtype,
         )
         if not ctx.has_bias:
             db_ih = db_hh = None
-        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh, None, None
 
 
 class FusedGRU(nn.Module):
@@ -295,6 +326,10 @@ class FusedGRU(nn.Module):
             )
         x = x.contiguous()
         recurrence = self.recurrence_for(x.device, x.dtype)
+        device_type = x.device.type
+        matmul_dtype = None
+        if torch.is_autocast_enabled(device_type):
+            matmul_dtype = torch.get_autocast_dtype(device_type)
         last_states = []
         for k in range(self.num_layers):
             if k > 0 and self.dropout > 0 and self.training:
@@ -309,6 +344,7 @@ class FusedGRU(nn.Module):
                 b_ih,
                 b_hh,
                 recurrence,
+                matmul_dtype,
             )
             last_states.append(x[-1])
         output = x.transpose(0, 1) if self.batch_first else x

@@ -8,6 +8,12 @@ ops below (any device and dtype; the oracle in the tests) or the C++ ops of
 
 Shapes: N batch, T steps, H hidden units. Gate order r, z, n, as in ``nn.GRU``; ``gx`` holds
 x_t W_ih^T plus every bias except b_hn, which sits inside r * (h W_hn^T + b_hn).
+
+The matmuls run in ``w_hh``'s dtype, the matmul dtype. When it is lower than the state's
+(bfloat16 ``w_hh`` under autocast, float32 ``h0``), ``gx`` comes in the matmul dtype and the
+backward returns ``dgh`` and ``dgx_n`` in it (they are only ever matmul operands or summed);
+each step casts its matmul's operand down and its product up, and the gates, the state and
+the saved activations keep the state's dtype.
 """
 
 from __future__ import annotations
@@ -42,9 +48,10 @@ def python_forward_recurrence(
     """The forward loop over time, 7 small ATen ops per step into preallocated buffers.
 
     Args:
-        gx: (T, N, 3H) x_t W_ih^T plus every bias except b_hn, per gate [r, z, n].
-        h0: (N, H) initial hidden state.
-        w_hh: (3H, H) recurrent weights [W_hr; W_hz; W_hn].
+        gx: (T, N, 3H) x_t W_ih^T plus every bias except b_hn, per gate [r, z, n], in the
+            matmul dtype.
+        h0: (N, H) initial hidden state, in the state's dtype.
+        w_hh: (3H, H) recurrent weights [W_hr; W_hz; W_hn], in the matmuls' dtype.
         b_hn: (H,) the recurrent bias of the candidate, which sits inside r * (...), or None.
 
     Returns:
@@ -55,6 +62,7 @@ def python_forward_recurrence(
     """
     T, N = gx.shape[0], gx.shape[1]
     H = h0.shape[1]
+    gx = gx.to(h0.dtype)
     gh = gx.new_empty(T, N, 3 * H)
     rz = gx.new_empty(T, N, 2 * H)
     n = gx.new_empty(T, N, H)
@@ -65,9 +73,13 @@ def python_forward_recurrence(
     rz_t, r_t, z_t = rz.unbind(0), rz[..., :H].unbind(0), rz[..., H:].unbind(0)
     n_t, hs_t = n.unbind(0), hs.unbind(0)
     w_hh_t = w_hh.t()
+    low = w_hh.dtype != gx.dtype
     h = h0
     for t in range(T):
-        torch.mm(h, w_hh_t, out=gh_t[t])
+        if low:
+            gh_t[t].copy_(torch.mm(h.to(w_hh.dtype), w_hh_t))
+        else:
+            torch.mm(h, w_hh_t, out=gh_t[t])
         if b_hn is not None:
             gh_n[t].add_(b_hn)
         torch.add(gx_rz[t], gh_rz[t], out=rz_t[t]).sigmoid_()
@@ -87,13 +99,13 @@ def python_backward_recurrence(
         dhs: (T, N, H) gradient of the loss w.r.t. each h_t coming from above (the layer's
             output and, for t = T, h_n).
         hs, rz, n, gh_n: from the forward recurrence.
-        w_hh: (3H, H) recurrent weights.
+        w_hh: (3H, H) recurrent weights, in the matmuls' dtype.
 
     Returns:
-        dgh: (T, N, 3H) dL/d(h_{t-1} W_hh^T + b_hh) per gate; for r and z it is also
-            dL/d(x_t W_i*^T + b_i*).
-        dgx_n: (T, N, H) dL/d(x_t W_in^T + b_in).
-        dh0: (N, H) dL/dh_0.
+        dgh: (T, N, 3H) dL/d(h_{t-1} W_hh^T + b_hh) per gate, in the matmul dtype; for r and
+            z it is also dL/d(x_t W_i*^T + b_i*).
+        dgx_n: (T, N, H) dL/d(x_t W_in^T + b_in), in the matmul dtype.
+        dh0: (N, H) dL/dh_0, in the state's dtype.
     """
     T, N, H = hs.shape
     # The step's factors are used while that step's gates are in cache: precomputing them for
@@ -110,6 +122,7 @@ def python_backward_recurrence(
     r_t, z_t, n_t = rz[..., :H].unbind(0), rz[..., H:].unbind(0), n.unbind(0)
     gh_n_t, hs_t, dhs_t = gh_n.unbind(0), hs.unbind(0), dhs.unbind(0)
     dh = dhs_t[T - 1].clone()  # dL/dh_t, accumulated backwards through time
+    low = w_hh.dtype != hs.dtype
     for t in range(T - 1, -1, -1):
         r, z, n_now = r_t[t], z_t[t], n_t[t]
         dh_from_n = dh - dh * z  # dL/dn_t = dh_t (1 - z)
@@ -123,8 +136,12 @@ def python_backward_recurrence(
         torch.mul(dgh_n_t[t], gh_n_t[t], out=dg_r_t[t])
         dg_r_t[t].addcmul_(dg_r_t[t], r, value=-1)
         from_above = dhs_t[t - 1] if t > 0 else torch.zeros_like(dh)
-        dh = torch.addcmul(from_above, dh, z).addmm_(dgh_t[t], w_hh)
-    return dgh, dgx_n, dh
+        dh = torch.addcmul(from_above, dh, z)
+        if low:
+            dh.add_(torch.mm(dgh_t[t].to(w_hh.dtype), w_hh))
+        else:
+            dh.addmm_(dgh_t[t], w_hh)
+    return dgh.to(w_hh.dtype), dgx_n.to(w_hh.dtype), dh
 
 
 PYTHON_RECURRENCE = Recurrence("python", python_forward_recurrence, python_backward_recurrence)

@@ -12,14 +12,23 @@
 //   h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 // The Python reference of both loops is lightning_module/gru/recurrence.py; the tests compare
 // the two, and FusedGRU with either against nn.GRU.
+//
+// Matmul dtype: the recurrent matmuls run in w_hh's dtype, the matmul dtype. When it is
+// bfloat16/float16 and the state (h0) float32, as under autocast, gx comes in that dtype too
+// and dgh, dgx_n go out in it (they are only ever matmul operands or summed); each step casts
+// its operands and products row by row while the row is in cache, and the gates, the state
+// and the saved activations stay float32, as autocast keeps elementwise math.
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
 
 #include <algorithm>
 #include <tuple>
+#include <type_traits>
+#include <vector>
 
 namespace {
 
@@ -49,12 +58,47 @@ inline Vec<scalar_t> tanh(const Vec<scalar_t>& x) {
   return two * sigmoid(two * x) - Vec<scalar_t>(scalar_t(1));
 }
 
-void check_recurrence_inputs(const Tensor& h0, const Tensor& w_hh, const char* op) {
-  TORCH_CHECK(h0.dim() == 2, op, ": h0 must be (N, H), got ", h0.sizes());
-  const int64_t H = h0.size(1);
+void check_recurrence_inputs(const Tensor& state, const Tensor& w_hh, const char* op) {
+  TORCH_CHECK(state.dim() == 2, op, ": h0 must be (N, H), got ", state.sizes());
+  const int64_t H = state.size(1);
   TORCH_CHECK(w_hh.dim() == 2 && w_hh.size(0) == 3 * H && w_hh.size(1) == H, op,
               ": w_hh must be (3H, H) = (", 3 * H, ", ", H, "), got ", w_hh.sizes());
-  TORCH_CHECK(h0.device().is_cpu() && w_hh.device().is_cpu(), op, ": CPU tensors only");
+  TORCH_CHECK(state.device().is_cpu() && w_hh.device().is_cpu(), op, ": CPU tensors only");
+  const auto w_type = w_hh.scalar_type();
+  TORCH_CHECK(w_type == state.scalar_type() || w_type == at::kBFloat16 || w_type == at::kHalf,
+              op, ": w_hh must have the state's dtype (", state.scalar_type(),
+              ") or bfloat16/float16 for lower-precision matmuls, got ", w_type);
+}
+
+// dst[0:n] = src[0:n] from the matmul dtype up to the state's: vectorized for float32 states
+// (at::vec::convert's generic loop is scalar for this direction).
+template <typename low_t, typename scalar_t>
+inline void upcast(const low_t* src, scalar_t* dst, int64_t n) {
+  if constexpr (std::is_same_v<scalar_t, float> && !std::is_same_v<low_t, float>) {
+    using VF = Vec<float>;
+    int64_t j = 0;
+    for (; j + VF::size() <= n; j += VF::size()) {
+      VF v;
+      at::vec::load_to_float<low_t>(src + j, v);
+      v.store(dst + j);
+    }
+    for (; j < n; ++j) dst[j] = static_cast<float>(src[j]);
+  } else {
+    at::vec::convert(src, dst, n);
+  }
+}
+
+// Calls body.template operator()<low_t>() with low_t the matmuls' dtype: scalar_t when w_hh
+// has the state's dtype, else c10::BFloat16 or c10::Half.
+template <typename scalar_t, typename Body>
+void dispatch_matmul_dtype(const Tensor& w_hh, Body&& body) {
+  if (w_hh.scalar_type() == c10::CppTypeToScalarType<scalar_t>::value) {
+    body.template operator()<scalar_t>();
+  } else if (w_hh.scalar_type() == at::kBFloat16) {
+    body.template operator()<c10::BFloat16>();
+  } else {
+    body.template operator()<c10::Half>();
+  }
 }
 
 // Forward over all T steps. gx: (T, N, 3H), h0: (N, H), w_hh: (3H, H), b_hn: (H,) or None.
@@ -67,6 +111,9 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
   TORCH_CHECK(gx_in.dim() == 3 && gx_in.size(1) == N && gx_in.size(2) == 3 * H,
               "gru_forward_recurrence: gx must be (T, N, 3H) = (T, ", N, ", ", 3 * H,
               "), got ", gx_in.sizes());
+  TORCH_CHECK(gx_in.scalar_type() == w_hh.scalar_type(),
+              "gru_forward_recurrence: gx must have w_hh's dtype (the matmuls' dtype, ",
+              w_hh.scalar_type(), "), got ", gx_in.scalar_type());
   const Tensor gx = gx_in.contiguous();
   const Tensor h0 = h0_in.contiguous();
   const Tensor w_hh_t = w_hh.t();
@@ -76,48 +123,66 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
     TORCH_CHECK(b_hn.numel() == H, "gru_forward_recurrence: b_hn must have H = ", H,
                 " elements, got ", b_hn.numel());
   }
-  Tensor hs = at::empty({T, N, H}, gx.options());
-  Tensor rz = at::empty({T, N, 2 * H}, gx.options());
-  Tensor n = at::empty({T, N, H}, gx.options());
-  Tensor gh_n = at::empty({T, N, H}, gx.options());
-  Tensor gh = at::empty({N, 3 * H}, gx.options());
+  Tensor hs = at::empty({T, N, H}, h0.options());
+  Tensor rz = at::empty({T, N, 2 * H}, h0.options());
+  Tensor n = at::empty({T, N, H}, h0.options());
+  Tensor gh_n = at::empty({T, N, H}, h0.options());
+  // the step's h_{t-1} W_hh^T in the matmuls' dtype, and h_{t-1} in it (its left operand)
+  Tensor gh = at::empty({N, 3 * H}, w_hh.options());
+  Tensor h_mm = w_hh.scalar_type() == h0.scalar_type() ? h0 : h0.to(w_hh.scalar_type());
 
-  AT_DISPATCH_FLOATING_TYPES(gx.scalar_type(), "gru_forward_recurrence", [&] {
-    using V = Vec<scalar_t>;
-    const int64_t step = V::size();
-    const scalar_t* b_hn_p = b_hn.defined() ? b_hn.const_data_ptr<scalar_t>() : nullptr;
-    Tensor h = h0;
-    for (int64_t t = 0; t < T; ++t) {
-      at::mm_out(gh, h, w_hh_t);
-      const scalar_t* gx_p = gx[t].const_data_ptr<scalar_t>();
-      const scalar_t* gh_p = gh.const_data_ptr<scalar_t>();
-      const scalar_t* h_p = h.const_data_ptr<scalar_t>();
-      scalar_t* rz_p = rz[t].mutable_data_ptr<scalar_t>();
-      scalar_t* n_p = n[t].mutable_data_ptr<scalar_t>();
-      scalar_t* ghn_p = gh_n[t].mutable_data_ptr<scalar_t>();
-      scalar_t* out_p = hs[t].mutable_data_ptr<scalar_t>();
-      at::parallel_for(0, N, row_grain(H), [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          const scalar_t* gxi = gx_p + i * 3 * H;
-          const scalar_t* ghi = gh_p + i * 3 * H;
-          for (int64_t j = 0; j < H; j += step) {
-            const int64_t c = std::min(step, H - j);
-            const V r = sigmoid(V::loadu(gxi + j, c) + V::loadu(ghi + j, c));
-            const V z = sigmoid(V::loadu(gxi + H + j, c) + V::loadu(ghi + H + j, c));
-            V ghn = V::loadu(ghi + 2 * H + j, c);
-            if (b_hn_p) ghn = ghn + V::loadu(b_hn_p + j, c);
-            const V nn = tanh(V::loadu(gxi + 2 * H + j, c) + r * ghn);
-            const V hp = V::loadu(h_p + i * H + j, c);
-            r.store(rz_p + i * 2 * H + j, c);
-            z.store(rz_p + i * 2 * H + H + j, c);
-            ghn.store(ghn_p + i * H + j, c);
-            nn.store(n_p + i * H + j, c);
-            (nn + z * (hp - nn)).store(out_p + i * H + j, c);
+  AT_DISPATCH_FLOATING_TYPES(h0.scalar_type(), "gru_forward_recurrence", [&] {
+    dispatch_matmul_dtype<scalar_t>(w_hh, [&]<typename low_t>() {
+      constexpr bool low = !std::is_same_v<low_t, scalar_t>;
+      using V = Vec<scalar_t>;
+      const int64_t step = V::size();
+      const scalar_t* b_hn_p = b_hn.defined() ? b_hn.const_data_ptr<scalar_t>() : nullptr;
+      const scalar_t* h_p = h0.const_data_ptr<scalar_t>();
+      for (int64_t t = 0; t < T; ++t) {
+        at::mm_out(gh, h_mm, w_hh_t);
+        const low_t* gx_p = gx[t].const_data_ptr<low_t>();
+        const low_t* gh_p = gh.const_data_ptr<low_t>();
+        scalar_t* rz_p = rz[t].mutable_data_ptr<scalar_t>();
+        scalar_t* n_p = n[t].mutable_data_ptr<scalar_t>();
+        scalar_t* ghn_p = gh_n[t].mutable_data_ptr<scalar_t>();
+        scalar_t* out_p = hs[t].mutable_data_ptr<scalar_t>();
+        low_t* out_mm_p = low ? h_mm.mutable_data_ptr<low_t>() : nullptr;
+        at::parallel_for(0, N, row_grain(H), [&](int64_t begin, int64_t end) {
+          std::vector<scalar_t> rows(low ? 6 * H : 0);  // the row's gx and product, upcast
+          for (int64_t i = begin; i < end; ++i) {
+            const scalar_t* gxi;
+            const scalar_t* ghi;
+            if constexpr (low) {
+              upcast(gx_p + i * 3 * H, rows.data(), 3 * H);
+              upcast(gh_p + i * 3 * H, rows.data() + 3 * H, 3 * H);
+              gxi = rows.data();
+              ghi = rows.data() + 3 * H;
+            } else {
+              gxi = gx_p + i * 3 * H;
+              ghi = gh_p + i * 3 * H;
+            }
+            for (int64_t j = 0; j < H; j += step) {
+              const int64_t c = std::min(step, H - j);
+              const V r = sigmoid(V::loadu(gxi + j, c) + V::loadu(ghi + j, c));
+              const V z = sigmoid(V::loadu(gxi + H + j, c) + V::loadu(ghi + H + j, c));
+              V ghn = V::loadu(ghi + 2 * H + j, c);
+              if (b_hn_p) ghn = ghn + V::loadu(b_hn_p + j, c);
+              const V nn = tanh(V::loadu(gxi + 2 * H + j, c) + r * ghn);
+              const V hp = V::loadu(h_p + i * H + j, c);
+              r.store(rz_p + i * 2 * H + j, c);
+              z.store(rz_p + i * 2 * H + H + j, c);
+              ghn.store(ghn_p + i * H + j, c);
+              nn.store(n_p + i * H + j, c);
+              (nn + z * (hp - nn)).store(out_p + i * H + j, c);
+            }
+            // the next step's left operand, cast while the row is in cache
+            if constexpr (low) at::vec::convert(out_p + i * H, out_mm_p + i * H, H);
           }
-        }
-      });
-      h = hs[t];
-    }
+        });
+        h_p = out_p;
+        if constexpr (!low) h_mm = hs[t];
+      }
+    });
   });
   return {hs, rz, n, gh_n};
 }
@@ -125,7 +190,7 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
 // Backward recurrence. dhs: (T, N, H) gradient from above for each h_t; the rest as returned
 // by gru_forward_recurrence (h0 is unused: h_t - n_t = z_t (h_{t-1} - n_t) needs only h_t).
 // Returns dgh (T, N, 3H) = dL/d(h_{t-1} W_hh^T + b_hh) per gate (equal to dL/dgx for r and z),
-// dgx_n (T, N, H) = dL/d(x_t W_in^T + b_in), and dh0 (N, H).
+// dgx_n (T, N, H) = dL/d(x_t W_in^T + b_in), both in the matmul dtype, and dh0 (N, H).
 std::tuple<Tensor, Tensor, Tensor> gru_backward_recurrence(
     const Tensor& dhs_in, const Tensor& hs_in, const Tensor& rz_in, const Tensor& n_in,
     const Tensor& gh_n_in, const Tensor& w_hh) {
@@ -141,52 +206,79 @@ std::tuple<Tensor, Tensor, Tensor> gru_backward_recurrence(
   }
   TORCH_CHECK(rz.dim() == 3 && rz.size(0) == T && rz.size(1) == N && rz.size(2) == 2 * H,
               "gru_backward_recurrence: rz must be (T, N, 2H), got ", rz.sizes());
-  Tensor dgh = at::empty({T, N, 3 * H}, hs.options());
-  Tensor dgx_n = at::empty({T, N, H}, hs.options());
+  Tensor dgh = at::empty({T, N, 3 * H}, w_hh.options());
+  Tensor dgx_n = at::empty({T, N, H}, w_hh.options());
   Tensor dh = dhs[T - 1].clone();
   Tensor dh_prev = at::empty({N, H}, hs.options());
+  // dgh_t W_hh in the matmul dtype, when that is not the state's
+  Tensor from_gates = w_hh.scalar_type() != hs.scalar_type()
+                          ? at::empty({N, H}, w_hh.options()) : Tensor();
 
   AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "gru_backward_recurrence", [&] {
-    using V = Vec<scalar_t>;
-    const int64_t step = V::size();
-    const V one(scalar_t(1));
-    for (int64_t t = T - 1; t >= 0; --t) {
-      const scalar_t* dh_p = dh.const_data_ptr<scalar_t>();
-      const scalar_t* above_p = t > 0 ? dhs[t - 1].const_data_ptr<scalar_t>() : nullptr;
-      const scalar_t* h_p = hs[t].const_data_ptr<scalar_t>();
-      const scalar_t* rz_p = rz[t].const_data_ptr<scalar_t>();
-      const scalar_t* n_p = n[t].const_data_ptr<scalar_t>();
-      const scalar_t* ghn_p = gh_n[t].const_data_ptr<scalar_t>();
-      scalar_t* dgh_p = dgh[t].mutable_data_ptr<scalar_t>();
-      scalar_t* dgxn_p = dgx_n[t].mutable_data_ptr<scalar_t>();
-      scalar_t* prev_p = dh_prev.mutable_data_ptr<scalar_t>();
-      at::parallel_for(0, N, row_grain(H), [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          for (int64_t j = 0; j < H; j += step) {
-            const int64_t c = std::min(step, H - j), k = i * H + j;
-            const V d = V::loadu(dh_p + k, c);
-            const V r = V::loadu(rz_p + i * 2 * H + j, c);
-            const V z = V::loadu(rz_p + i * 2 * H + H + j, c);
-            const V nn = V::loadu(n_p + k, c);
-            const V d_n = d * (one - z);                        // dL/dn_t
-            const V dz = d_n * (V::loadu(h_p + k, c) - nn);     // dh (h_{t-1} - n) z (1 - z)
-            const V dn = d_n * (one - nn * nn);                 // through tanh
-            const V dghn = dn * r;
-            const V dr = dghn * V::loadu(ghn_p + k, c) * (one - r);  // through sigmoid
-            dr.store(dgh_p + i * 3 * H + j, c);
-            dz.store(dgh_p + i * 3 * H + H + j, c);
-            dghn.store(dgh_p + i * 3 * H + 2 * H + j, c);
-            dn.store(dgxn_p + k, c);
-            V prev = d * z;
-            if (above_p) prev = prev + V::loadu(above_p + k, c);
-            prev.store(prev_p + k, c);
+    dispatch_matmul_dtype<scalar_t>(w_hh, [&]<typename low_t>() {
+      constexpr bool low = !std::is_same_v<low_t, scalar_t>;
+      using V = Vec<scalar_t>;
+      const int64_t step = V::size();
+      const V one(scalar_t(1));
+      for (int64_t t = T - 1; t >= 0; --t) {
+        const scalar_t* dh_p = dh.const_data_ptr<scalar_t>();
+        const scalar_t* above_p = t > 0 ? dhs[t - 1].const_data_ptr<scalar_t>() : nullptr;
+        const scalar_t* h_p = hs[t].const_data_ptr<scalar_t>();
+        const scalar_t* rz_p = rz[t].const_data_ptr<scalar_t>();
+        const scalar_t* n_p = n[t].const_data_ptr<scalar_t>();
+        const scalar_t* ghn_p = gh_n[t].const_data_ptr<scalar_t>();
+        low_t* dgh_out = dgh[t].mutable_data_ptr<low_t>();
+        low_t* dgxn_out = dgx_n[t].mutable_data_ptr<low_t>();
+        scalar_t* prev_p = dh_prev.mutable_data_ptr<scalar_t>();
+        at::parallel_for(0, N, row_grain(H), [&](int64_t begin, int64_t end) {
+          // the row's results in the state's dtype: written in place, or into a buffer that
+          // is cast to the matmul dtype once the row is done
+          std::vector<scalar_t> rows(low ? 4 * H : 0);
+          for (int64_t i = begin; i < end; ++i) {
+            scalar_t* dgh_row;   // (3H,) this row's dgh
+            scalar_t* dgxn_row;  // (H,) this row's dgx_n
+            if constexpr (low) {
+              dgh_row = rows.data();
+              dgxn_row = rows.data() + 3 * H;
+            } else {
+              dgh_row = dgh_out + i * 3 * H;
+              dgxn_row = dgxn_out + i * H;
+            }
+            for (int64_t j = 0; j < H; j += step) {
+              const int64_t c = std::min(step, H - j), k = i * H + j;
+              const V d = V::loadu(dh_p + k, c);
+              const V r = V::loadu(rz_p + i * 2 * H + j, c);
+              const V z = V::loadu(rz_p + i * 2 * H + H + j, c);
+              const V nn = V::loadu(n_p + k, c);
+              const V d_n = d * (one - z);                        // dL/dn_t
+              const V dz = d_n * (V::loadu(h_p + k, c) - nn);     // dh (h_{t-1} - n) z (1 - z)
+              const V dn = d_n * (one - nn * nn);                 // through tanh
+              const V dghn = dn * r;
+              const V dr = dghn * V::loadu(ghn_p + k, c) * (one - r);  // through sigmoid
+              dr.store(dgh_row + j, c);
+              dz.store(dgh_row + H + j, c);
+              dghn.store(dgh_row + 2 * H + j, c);
+              dn.store(dgxn_row + j, c);
+              V prev = d * z;
+              if (above_p) prev = prev + V::loadu(above_p + k, c);
+              prev.store(prev_p + k, c);
+            }
+            if constexpr (low) {
+              at::vec::convert(rows.data(), dgh_out + i * 3 * H, 3 * H);
+              at::vec::convert(rows.data() + 3 * H, dgxn_out + i * H, H);
+            }
           }
+        });
+        // dL/dh_{t-1} = from above + dh_t z_t + dgh_t W_hh
+        if constexpr (low) {
+          at::mm_out(from_gates, dgh[t], w_hh);
+          dh_prev.add_(from_gates);
+        } else {
+          dh_prev.addmm_(dgh[t], w_hh);
         }
-      });
-      // dL/dh_{t-1} = from above + dh_t z_t + dgh_t W_hh
-      dh_prev.addmm_(dgh[t], w_hh);
-      std::swap(dh, dh_prev);
-    }
+        std::swap(dh, dh_prev);
+      }
+    });
   });
   return {dgh, dgx_n, dh};
 }

@@ -1,0 +1,34 @@
+"""Whether this CPU computes bfloat16 natively, and a warning when bf16 autocast would not pay.
+
+Without AVX512-BF16 or AMX, oneDNN emulates bfloat16 matmuls, more slowly than float32 ones.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when this CPU has AVX512-BF16 or AMX (the instructions oneDNN's bfloat16 uses)."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def warn_if_bf16_is_emulated(precision: str, device: torch.device) -> bool:
+    """Warn (and return True) when ``precision`` autocasts to bfloat16 on a CPU that emulates it.
+
+    Args:
+        precision: the trainer's precision, e.g. ``"bf16-mixed"`` or ``"32-true"``.
+        device: the device the model trains on.
+    """
+    if device.type != "cpu" or not str(precision).startswith("bf16") or cpu_has_native_bf16():
+        return False
+    warnings.warn(
+        f"--trainer.precision {precision} on a CPU without native bfloat16 (no AVX512-BF16 or "
+        "AMX): its matmuls are emulated and slower than float32; --trainer.precision 32-true "
+        "trains faster here",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return True
