@@ -535,6 +535,7 @@ def run_cli(
         trainer_defaults={
             "max_epochs": 100,
             "default_root_dir": DEFAULT_ROOT_DIR,
+            "profiler": {"class_path": "lightning_module.training.no_profiler.NoProfiler"},
             "logger": {
                 "class_path": "pytorch_lightning.loggers.TensorBoardLogger",
                 "init_args": {"name": "rnn-mnist", "default_hp_metric": False},
