@@ -1,4 +1,4 @@
-"""The CLI's default profiler records nothing at no cost per hook; --trainer.profiler replaces it."""
+"""The CLI's default profiler records nothing at no cost per hook; --trainer.profiler wins."""
 
 from __future__ import annotations
 
