@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
@@ -142,9 +141,10 @@ class MNISTDataModule(pl.LightningDataModule):
             raise MNISTDataError(missing_data_message(self.data_dir, reason))
         folder = raw_folder(self.data_dir)
         images, labels = read_split(folder / images_name, folder / labels_name)
-        # One conversion per split; same arithmetic as torchvision's ToTensor (float32 / 255).
-        x = torch.from_numpy(images.astype(np.float32) / np.float32(255))
-        y = torch.from_numpy(labels.astype(np.int64))
+        # One conversion per split, the same arithmetic as torchvision's ToTensor (float32 / 255),
+        # by torch: vectorized over every core, where numpy's astype and divide take one
+        x = torch.tensor(images, dtype=torch.float32).div_(255)
+        y = torch.tensor(labels, dtype=torch.int64)
         return x, y
 
     def _load_train_and_val(self) -> None:

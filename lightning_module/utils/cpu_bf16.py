@@ -6,12 +6,16 @@ Without AVX512-BF16 or AMX, oneDNN emulates bfloat16 matmuls, more slowly than f
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def cpu_has_native_bf16() -> bool:
     """True when this CPU has AVX512-BF16 or AMX (the instructions oneDNN's bfloat16 uses)."""
+    import torch  # utils loads torch only where a function needs it
+
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
