@@ -21,7 +21,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from lightning_module.gru.build import load_gru_recurrence  # noqa: E402
 from lightning_module.tools.gru_benchmark import (  # noqa: E402
+    IMAGE_PIXELS,
     MODEL_NAMES,
+    ROW_PIXELS,
     benchmark,
     markdown_table,
     profile_builtin_rnns,
@@ -36,6 +38,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
     parser.add_argument("--hidden", type=at_least(1), default=128, help="H, hidden units")
     parser.add_argument("--batch", type=at_least(1), default=100, help="N, samples per step")
+    parser.add_argument(
+        "--pixels-per-step",
+        type=at_least(1),
+        default=ROW_PIXELS,
+        help="D, pixels per time step (T = 784 / D); must divide 784",
+    )
     parser.add_argument(
         "--rounds", type=at_least(1), default=7, help="interleaved rounds per model"
     )
@@ -61,11 +69,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile", action="store_true", help="profile nn.LSTM and nn.GRU instead of benchmarking"
     )
     args = parser.parse_args(argv)
-    if "fused_gru_cpp" in args.models and not args.profile:
+    if IMAGE_PIXELS % args.pixels_per_step:
+        parser.error(f"--pixels-per-step must divide {IMAGE_PIXELS}, got {args.pixels_per_step}")
+    cpp_models = [name for name in args.models if name.startswith("fused_gru_cpp")]
+    if cpp_models and not args.profile:
         kernel, reason = load_gru_recurrence()  # builds it now, not inside a timed step
         if kernel is None:
             parser.error(
-                f"--models fused_gru_cpp: the C++ GRU recurrence is not available: {reason}"
+                f"--models {cpp_models[0]}: the C++ GRU recurrence is not available: {reason}"
             )
     return args
 
@@ -80,13 +91,22 @@ def main(argv: list[str] | None = None) -> None:
     settings = {
         "hidden": args.hidden,
         "batch": args.batch,
+        "pixels_per_step": args.pixels_per_step,
         "rounds": args.rounds,
         "steps": args.steps,
         "warmup": args.warmup,
         "environment": environment(),
         "command": " ".join(["python", "scripts/bench_gru.py", *sys.argv[1:]]),
     }
-    results = benchmark(args.models, args.hidden, args.batch, args.rounds, args.steps, args.warmup)
+    results = benchmark(
+        args.models,
+        args.hidden,
+        args.batch,
+        args.rounds,
+        args.steps,
+        args.warmup,
+        pixels_per_step=args.pixels_per_step,
+    )
     table = markdown_table(results, settings)
     print("\n" + table)
     atomic_write_text(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from scripts_loader import load_script
 
 from lightning_module.tools.gru_benchmark import build_model
@@ -32,7 +33,9 @@ def test_bench_gru_times_every_layer_and_reports_each_against_the_lstm(cpp_kerne
         ]
     )
     saved = json.loads((tmp_path / "bench_gru.json").read_text())
-    assert list(saved["results"]) == ["lstm", "gru", "fused_gru_cpp", "fused_gru_python"]
+    assert list(saved["results"]) == [
+        "lstm", "gru", "fused_gru_cpp", "fused_gru_cpp_bf16", "fused_gru_python"
+    ]  # fmt: skip
     for figures in saved["results"].values():
         assert figures["samples_per_s_median"] > 0
         assert len(figures["samples_per_s_per_round"]) == 2
@@ -43,7 +46,22 @@ def test_bench_gru_times_every_layer_and_reports_each_against_the_lstm(cpp_kerne
 
 def test_bench_gru_builds_the_fused_layers_with_the_named_recurrence():
     assert build_model("fused_gru_cpp", 8).recurrence == "cpp"
+    assert build_model("fused_gru_cpp_bf16", 8).recurrence == "cpp"
     assert build_model("fused_gru_python", 8).recurrence == "python"
+
+
+def test_the_bf16_arm_trains_under_bf16_autocast_and_the_others_in_float32(cpp_kernel):
+    from lightning_module.tools.gru_benchmark import Trainee, random_batches
+
+    batches = random_batches(1, 4, seed=0)
+    seen = {}
+    for name in ("fused_gru_cpp", "fused_gru_cpp_bf16"):
+        trainee = Trainee(name, 8, batches)
+        trainee.head.register_forward_hook(
+            lambda module, args, out, name=name: seen.__setitem__(name, out.dtype)
+        )
+        trainee.step()
+    assert seen == {"fused_gru_cpp": torch.float32, "fused_gru_cpp_bf16": torch.bfloat16}
 
 
 @pytest.mark.parametrize("argument, value", [("--rounds", "0"), ("--threads", "0")])
@@ -52,3 +70,24 @@ def test_bench_gru_refuses_bad_settings_naming_them(argument, value, capsys):
         load_script("bench_gru").main([argument, value])
     assert exit_info.value.code == 2
     assert f"argument {argument}: must be >= 1" in capsys.readouterr().err
+
+
+def test_bench_gru_refuses_a_step_size_that_does_not_divide_784(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("bench_gru").main(["--pixels-per-step", "30"])
+    assert exit_info.value.code == 2
+    assert "--pixels-per-step must divide 784, got 30" in capsys.readouterr().err
+
+
+def test_bench_gru_runs_any_step_size_and_says_which(cpp_kernel, tmp_path):
+    load_script("bench_gru").main(
+        [
+            *("--models", "fused_gru_cpp", "fused_gru_cpp_bf16", "--pixels-per-step", "56"),
+            *("--hidden", "8", "--batch", "4", "--rounds", "1", "--steps", "1"),
+            *("--warmup", "0", "--threads", "1", "--out-dir", str(tmp_path)),
+        ]
+    )
+    saved = json.loads((tmp_path / "bench_gru.json").read_text())
+    assert saved["settings"]["pixels_per_step"] == 56
+    assert list(saved["results"]) == ["fused_gru_cpp", "fused_gru_cpp_bf16"]
+    assert "T=14, D=56" in (tmp_path / "bench_gru.md").read_text()

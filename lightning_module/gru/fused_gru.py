@@ -37,7 +37,7 @@ Under autocast (``--trainer.precision bf16-mixed``) every matmul of the layer, f
 backward, runs in the autocast dtype, as each matmul of ``nn.GRU`` would; the gates, the
 hidden state, the saved activations and the gradients stay float32, as autocast keeps
 elementwise math. On a CPU with native bfloat16 (AVX512-BF16 or AMX) that makes the matmuls
-about twice as fast.
+faster than in float32.
 
 On a GPU, ``nn.GRU`` (cuDNN) is the faster choice; this layer works there but is not tuned.
 """

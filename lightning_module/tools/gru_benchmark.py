@@ -2,9 +2,12 @@
 
 One training step = forward of the recurrent layer and a linear head on the last hidden state,
 cross-entropy, backward, Adam step, on in-memory random data of MNIST's shape (rows as time
-steps: T = 28 steps of D = 28 pixels). The models take turns step by step (the order rotates
-every round) so that load from other processes hits all of them alike; the figure per model
-comes from the median step time, and the spread of the per-round averages is the noise.
+steps: T = 28 steps of D = 28 pixels, or any D = ``pixels_per_step`` dividing 784).
+``fused_gru_cpp_bf16`` is the step of ``fused_gru_cpp`` with its forward under bfloat16
+autocast, as ``--trainer.precision bf16-mixed`` trains. The models take turns step by step
+(the order rotates every round) so that load from other processes hits all of them alike; the
+figure per model comes from the median step time, and the spread of the per-round averages is
+the noise.
 ``scripts/bench_gru.py`` is the command.
 
 Shapes: N batch, T steps, D input features, H hidden units, C classes.
@@ -20,25 +23,28 @@ from torch import nn
 
 from lightning_module.gru.fused_gru import FusedGRU
 
-T_STEPS, D_INPUT, N_CLASSES = 28, 28, 10
-# fused_gru_cpp is what gru_impl "auto"/"fused" trains with on CPU; fused_gru_python is its
-# fallback where the C++ recurrence can't be built
-MODEL_NAMES = ("lstm", "gru", "fused_gru_cpp", "fused_gru_python")
+IMAGE_PIXELS, ROW_PIXELS, N_CLASSES = 784, 28, 10
+# fused_gru_cpp is what gru_impl "auto"/"fused" trains with on CPU (fused_gru_cpp_bf16: the same
+# under bf16-mixed); fused_gru_python is its fallback where the C++ recurrence can't be built
+MODEL_NAMES = ("lstm", "gru", "fused_gru_cpp", "fused_gru_cpp_bf16", "fused_gru_python")
+BF16_SUFFIX = "_bf16"
 
 
-def build_model(name: str, hidden: int) -> nn.Module:
-    """The recurrent layer called ``name`` (one of MODEL_NAMES), batch-first, D -> hidden."""
+def build_model(name: str, hidden: int, inputs: int = ROW_PIXELS) -> nn.Module:
+    """The recurrent layer called ``name`` (one of MODEL_NAMES), batch-first, D = ``inputs``
+    -> hidden."""
     if name.startswith("fused_gru_"):
-        recurrence = name.removeprefix("fused_gru_")
-        return FusedGRU(D_INPUT, hidden, batch_first=True, recurrence=recurrence)
-    return {"lstm": nn.LSTM, "gru": nn.GRU}[name](D_INPUT, hidden, batch_first=True)
+        recurrence = name.removeprefix("fused_gru_").removesuffix(BF16_SUFFIX)
+        return FusedGRU(inputs, hidden, batch_first=True, recurrence=recurrence)
+    return {"lstm": nn.LSTM, "gru": nn.GRU}[name](inputs, hidden, batch_first=True)
 
 
 class Trainee:
     """A recurrent layer + linear head + Adam, stepped on a fixed list of batches."""
 
     def __init__(self, name: str, hidden: int, batches: list[tuple[torch.Tensor, torch.Tensor]]):
-        self.rnn = build_model(name, hidden)
+        self.rnn = build_model(name, hidden, inputs=batches[0][0].shape[-1])
+        self.autocast = name.endswith(BF16_SUFFIX)
         self.head = nn.Linear(hidden, N_CLASSES)
         self.optimizer = torch.optim.Adam([*self.rnn.parameters(), *self.head.parameters()])
         self.batches = batches
@@ -49,8 +55,9 @@ class Trainee:
         x, y = self.batches[self.next_batch]
         self.next_batch = (self.next_batch + 1) % len(self.batches)
         start = time.perf_counter()
-        output, _ = self.rnn(x)
-        loss = nn.functional.cross_entropy(self.head(output[:, -1]), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+            output, _ = self.rnn(x)
+            loss = nn.functional.cross_entropy(self.head(output[:, -1]), y)
         forward_done = time.perf_counter()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -58,12 +65,16 @@ class Trainee:
         return forward_done - start, time.perf_counter() - forward_done
 
 
-def random_batches(count: int, batch: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """``count`` batches of (N, T, D) uniform pixels in [0, 1) and (N,) labels in 0..C-1."""
+def random_batches(
+    count: int, batch: int, seed: int, pixels_per_step: int = ROW_PIXELS
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``count`` batches of (N, T, D) uniform pixels in [0, 1), D = ``pixels_per_step`` and
+    T = 784 / D, and (N,) labels in 0..C-1."""
     generator = torch.Generator().manual_seed(seed)
+    steps = IMAGE_PIXELS // pixels_per_step
     return [
         (
-            torch.rand(batch, T_STEPS, D_INPUT, generator=generator),
+            torch.rand(batch, steps, pixels_per_step, generator=generator),
             torch.randint(0, N_CLASSES, (batch,), generator=generator),
         )
         for _ in range(count)
@@ -71,7 +82,13 @@ def random_batches(count: int, batch: int, seed: int) -> list[tuple[torch.Tensor
 
 
 def benchmark(
-    models: list[str], hidden: int, batch: int, rounds: int, steps: int, warmup: int
+    models: list[str],
+    hidden: int,
+    batch: int,
+    rounds: int,
+    steps: int,
+    warmup: int,
+    pixels_per_step: int = ROW_PIXELS,
 ) -> dict:
     """``rounds`` x ``steps`` timed training steps per model, interleaved step by step.
 
@@ -80,7 +97,7 @@ def benchmark(
     over all timed steps, and the per-round figures give the spread.
     """
     torch.manual_seed(0)
-    batches = random_batches(8, batch, seed=0)
+    batches = random_batches(8, batch, seed=0, pixels_per_step=pixels_per_step)
     trainees = {name: Trainee(name, hidden, batches) for name in models}
     for trainee in trainees.values():
         for _ in range(warmup):
@@ -114,9 +131,11 @@ def benchmark(
 
 
 def markdown_table(results: dict, settings: dict) -> str:
+    pixels = settings.get("pixels_per_step", ROW_PIXELS)
     lines = [
         f"Training samples/s, hidden {settings['hidden']}, batch {settings['batch']}, "
-        f"T={T_STEPS}, D={D_INPUT}, Adam, {settings['environment']['torch_threads']} threads, "
+        f"T={IMAGE_PIXELS // pixels}, D={pixels}, Adam, "
+        f"{settings['environment']['torch_threads']} threads, "
         f"torch {settings['environment']['torch']}; "
         f"{settings['rounds']} rounds x {settings['steps']} steps per model, "
         f"interleaved step by step; samples/s from the median step time (min-max: round "

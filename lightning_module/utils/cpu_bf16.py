@@ -1,6 +1,6 @@
 """Whether this CPU computes bfloat16 natively, and a warning when bf16 autocast would not pay.
 
-Without AVX512-BF16 or AMX, oneDNN emulates bfloat16 matmuls, more slowly than float32 ones.
+Without AVX512-BF16 or AMX, oneDNN emulates bfloat16 matmuls with float32 arithmetic.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def warn_if_bf16_is_emulated(precision: str, device: torch.device) -> bool:
         return False
     warnings.warn(
         f"--trainer.precision {precision} on a CPU without native bfloat16 (no AVX512-BF16 or "
-        "AMX): its matmuls are emulated and slower than float32; --trainer.precision 32-true "
-        "trains faster here",
+        "AMX): its matmuls are emulated in float32 arithmetic, so they cannot be faster than "
+        "--trainer.precision 32-true here",
         RuntimeWarning,
         stacklevel=2,
     )
