@@ -184,6 +184,19 @@ def test_the_ops_check_their_shapes_with_messages_naming_the_argument(cpp_kernel
         cpp_kernel.backward(dhs[:0], hs[:0], rz[:0], n[:0], gh_n[:0], w_hh)
 
 
+def test_the_python_loops_refuse_the_dtypes_the_cpp_ops_refuse():
+    gx, h0, w_hh, b_hn, dhs = recurrence_inputs(4, 3, 5, torch.float32)
+    with pytest.raises(
+        ValueError, match=r"gx must have w_hh's dtype .*bfloat16.*got torch.float32"
+    ):
+        PYTHON_RECURRENCE.forward(gx, h0, w_hh.bfloat16(), b_hn)
+    with pytest.raises(ValueError, match=r"w_hh must have the state's dtype .*got torch.float64"):
+        PYTHON_RECURRENCE.forward(gx.double(), h0, w_hh.double(), b_hn)
+    hs, rz, n, gh_n = PYTHON_RECURRENCE.forward(gx, h0, w_hh, b_hn)
+    with pytest.raises(ValueError, match=r"w_hh must have the state's dtype .*got torch.int32"):
+        PYTHON_RECURRENCE.backward(dhs, hs, rz, n, gh_n, w_hh.int())
+
+
 def test_without_the_kernel_auto_warns_once_and_gives_the_same_results(kernel_unavailable):
     torch.manual_seed(0)
     fused = FusedGRU(3, 4, num_layers=2)

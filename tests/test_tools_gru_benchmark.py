@@ -57,11 +57,15 @@ def test_the_bf16_arm_trains_under_bf16_autocast_and_the_others_in_float32(cpp_k
     seen = {}
     for name in ("fused_gru_cpp", "fused_gru_cpp_bf16"):
         trainee = Trainee(name, 8, batches)
-        trainee.head.register_forward_hook(
-            lambda module, args, out, name=name: seen.__setitem__(name, out.dtype)
+        # what the recurrent layer runs under (FusedGRU's use of it: tests/test_gru_build.py)
+        trainee.rnn.register_forward_pre_hook(
+            lambda module, args, name=name: seen.__setitem__(
+                name, (torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu"))
+            )
         )
         trainee.step()
-    assert seen == {"fused_gru_cpp": torch.float32, "fused_gru_cpp_bf16": torch.bfloat16}
+    assert seen["fused_gru_cpp"][0] is False
+    assert seen["fused_gru_cpp_bf16"] == (True, torch.bfloat16)
 
 
 @pytest.mark.parametrize("argument, value", [("--rounds", "0"), ("--threads", "0")])

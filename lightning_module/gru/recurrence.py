@@ -42,6 +42,23 @@ class Recurrence:
     backward: Callable[..., tuple[Tensor, Tensor, Tensor]]
 
 
+LOW_MATMUL_DTYPES = (torch.bfloat16, torch.float16)
+
+
+def check_matmul_dtypes(w_hh: Tensor, state: Tensor, gx: Tensor | None = None) -> None:
+    """The dtype contract both recurrences share, as the C++ ops check it: ``w_hh`` has the
+    state's dtype or a lower one (bfloat16/float16), and ``gx`` has ``w_hh``'s."""
+    if w_hh.dtype != state.dtype and w_hh.dtype not in LOW_MATMUL_DTYPES:
+        raise ValueError(
+            f"w_hh must have the state's dtype ({state.dtype}) or bfloat16/float16 for "
+            f"lower-precision matmuls, got {w_hh.dtype}"
+        )
+    if gx is not None and gx.dtype != w_hh.dtype:
+        raise ValueError(
+            f"gx must have w_hh's dtype (the matmuls' dtype, {w_hh.dtype}), got {gx.dtype}"
+        )
+
+
 def python_forward_recurrence(
     gx: Tensor, h0: Tensor, w_hh: Tensor, b_hn: Tensor | None
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -60,6 +77,7 @@ def python_forward_recurrence(
         n: (T, N, H) the candidate states.
         gh_n: (T, N, H) h_{t-1} W_hn^T + b_hn.
     """
+    check_matmul_dtypes(w_hh, h0, gx)
     T, N = gx.shape[0], gx.shape[1]
     H = h0.shape[1]
     gx = gx.to(h0.dtype)
@@ -107,6 +125,7 @@ def python_backward_recurrence(
         dgx_n: (T, N, H) dL/d(x_t W_in^T + b_in), in the matmul dtype.
         dh0: (N, H) dL/dh_0, in the state's dtype.
     """
+    check_matmul_dtypes(w_hh, hs)
     T, N, H = hs.shape
     # The step's factors are used while that step's gates are in cache: precomputing them for
     # all T at once, as whole-sequence ops, would stream several T x N x H arrays through

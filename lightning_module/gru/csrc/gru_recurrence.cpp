@@ -88,16 +88,22 @@ inline void upcast(const low_t* src, scalar_t* dst, int64_t n) {
   }
 }
 
-// Calls body.template operator()<low_t>() with low_t the matmuls' dtype: scalar_t when w_hh
-// has the state's dtype, else c10::BFloat16 or c10::Half.
+// A type carried as a value, so that a generic lambda can receive it (C++17).
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+
+// Calls body(TypeTag<low_t>{}) with low_t the matmuls' dtype: scalar_t when w_hh has the
+// state's dtype, else c10::BFloat16 or c10::Half.
 template <typename scalar_t, typename Body>
 void dispatch_matmul_dtype(const Tensor& w_hh, Body&& body) {
   if (w_hh.scalar_type() == c10::CppTypeToScalarType<scalar_t>::value) {
-    body.template operator()<scalar_t>();
+    body(TypeTag<scalar_t>{});
   } else if (w_hh.scalar_type() == at::kBFloat16) {
-    body.template operator()<c10::BFloat16>();
+    body(TypeTag<c10::BFloat16>{});
   } else {
-    body.template operator()<c10::Half>();
+    body(TypeTag<c10::Half>{});
   }
 }
 
@@ -132,7 +138,8 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
   Tensor h_mm = w_hh.scalar_type() == h0.scalar_type() ? h0 : h0.to(w_hh.scalar_type());
 
   AT_DISPATCH_FLOATING_TYPES(h0.scalar_type(), "gru_forward_recurrence", [&] {
-    dispatch_matmul_dtype<scalar_t>(w_hh, [&]<typename low_t>() {
+    dispatch_matmul_dtype<scalar_t>(w_hh, [&](auto tag) {
+      using low_t = typename decltype(tag)::type;
       constexpr bool low = !std::is_same_v<low_t, scalar_t>;
       using V = Vec<scalar_t>;
       const int64_t step = V::size();
@@ -215,7 +222,8 @@ std::tuple<Tensor, Tensor, Tensor> gru_backward_recurrence(
                           ? at::empty({N, H}, w_hh.options()) : Tensor();
 
   AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "gru_backward_recurrence", [&] {
-    dispatch_matmul_dtype<scalar_t>(w_hh, [&]<typename low_t>() {
+    dispatch_matmul_dtype<scalar_t>(w_hh, [&](auto tag) {
+      using low_t = typename decltype(tag)::type;
       constexpr bool low = !std::is_same_v<low_t, scalar_t>;
       using V = Vec<scalar_t>;
       const int64_t step = V::size();
