@@ -66,3 +66,25 @@ def test_config_names_resolve_to_the_yaml_files_in_scripts_configs():
     assert resolve_config(str(resolve_config("gru", CONFIG_DIR)), CONFIG_DIR) == resolve_config(
         "gru", CONFIG_DIR
     )
+
+
+def test_a_failure_half_way_keeps_the_rows_so_far_and_the_last_complete_report(
+    tmp_path, monkeypatch
+):
+    from lightning_module.tools import reproduce as tool
+
+    (tmp_path / "reproduce.json").write_text("earlier report")
+    (tmp_path / "reproduce.md").write_text("earlier table")
+
+    def train(path, extra):
+        if path.stem == "gru":
+            raise RuntimeError("gru diverged")
+        return {"config": path.stem}
+
+    monkeypatch.setattr(tool, "train_config", train)
+    with pytest.raises(RuntimeError, match="gru diverged"):
+        tool.reproduce(["lstm", "gru"], tmp_path, [], "cmd", CONFIG_DIR)
+    assert (tmp_path / "reproduce.json").read_text() == "earlier report"
+    assert (tmp_path / "reproduce.md").read_text() == "earlier table"
+    partial = json.loads((tmp_path / "reproduce.partial.json").read_text())
+    assert partial["runs"] == [{"config": "lstm"}]

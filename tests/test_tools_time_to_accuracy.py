@@ -71,5 +71,5 @@ def test_a_failure_half_way_keeps_the_runs_so_far_and_the_last_complete_report(
         tool.time_to_accuracy(["lstm"], CONFIG_DIR, [1, 2], tmp_path, "cmd", say=lambda m: None)
     assert (tmp_path / "time_to_accuracy.json").read_text() == "earlier report"
     assert (tmp_path / "time_to_accuracy.md").read_text() == "earlier table"
-    partial = json.loads((tmp_path / tool.PROGRESS_FILE).read_text())
+    partial = json.loads((tmp_path / "time_to_accuracy.partial.json").read_text())
     assert partial["runs"] == [done]

@@ -69,13 +69,14 @@ from lightning_module.network import IMAGE_PIXELS, SequenceClassifierNet
 from lightning_module.tools.reproduce import DEFAULT_CONFIGS, resolve_config
 from lightning_module.tools.speed import synchronized_now
 from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
-from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.atomic import write_partial_report, write_report
 from lightning_module.utils.checks import require_choice, require_int, require_number
 from lightning_module.utils.environment import environment
 
 GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # holds lightning_module/ and data/
 TARGET_ACCURACY = 0.99
+REPORT_STEM = "benchmark"
 FLOPS_FORMULA = (
     "training FLOPs per sample = 3 x forward; forward = sum over layers of "
     "T * 2 * G * H * (D + H) + 2 * H * C (G: 1 RNN, 3 GRU, 4 LSTM; D = pixels per step for "
@@ -671,14 +672,16 @@ def run_benchmark(
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-benchmark-") as save_dir:
         for config in configs:
             report["results"].extend(benchmark_config(config, settings, save_dir, peak, say))
-            write_progress(report, results_dir)
+            write_partial_report(
+                results_dir, REPORT_STEM, report
+            )  # a failure keeps the last report
         if settings.time_to_accuracy:
             say(
                 f"fitting {settings.accuracy_config} until val_acc >= "
                 f"{settings.target_accuracy} (at most {settings.accuracy_max_epochs} epochs)"
             )
             report["time_to_accuracy"] = time_to_accuracy(settings, save_dir)
-    write_report(report, results_dir)
+    write_report(results_dir, REPORT_STEM, report, markdown_report(report))
     return report
 
 
@@ -746,21 +749,3 @@ def markdown_report(report: dict[str, Any]) -> str:
             )
         lines.append("")
     return "\n".join(lines)
-
-
-PROGRESS_FILE = "benchmark.partial.json"
-
-
-def write_progress(report: dict[str, Any], results_dir: str | Path) -> None:
-    """The rows so far, in ``benchmark.partial.json``: a run that fails half-way leaves the
-    last complete ``benchmark.{json,md}`` as they were."""
-    atomic_write_text(Path(results_dir) / PROGRESS_FILE, json.dumps(report, indent=2) + "\n")
-
-
-def write_report(report: dict[str, Any], results_dir: str | Path) -> None:
-    """Write ``benchmark.json`` and ``benchmark.md`` in ``results_dir`` atomically, then drop
-    the progress file."""
-    folder = Path(results_dir)
-    atomic_write_text(folder / "benchmark.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(folder / "benchmark.md", markdown_report(report))
-    (folder / PROGRESS_FILE).unlink(missing_ok=True)

@@ -12,7 +12,6 @@ test accuracy of the best checkpoint, the wall time of fit + test, and the train
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from lightning_module.cli import run_cli
 from lightning_module.tools.curves import read_epoch_curves
 from lightning_module.tools.speed import TrainingSpeed
-from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.atomic import write_partial_report, write_report
 from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("rnn", "lstm", "gru")
@@ -97,16 +96,16 @@ def reproduce(
     command: str,
     config_dir: str | Path,
 ) -> dict[str, Any]:
-    """Train every config in turn and write ``reproduce.json`` and ``reproduce.md`` atomically.
+    """Train every config in turn, then write ``reproduce.json`` and ``reproduce.md`` atomically.
 
-    All config names are checked before any training starts. The files are rewritten after each
-    config, so a long run that is interrupted keeps the rows finished so far.
+    All config names are checked before any training starts. After each config the rows so far
+    go to ``reproduce.partial.json``, so a long run that is interrupted keeps them, and the last
+    complete report stays as it was.
     """
     paths = [resolve_config(name, config_dir) for name in configs]
-    results_dir = Path(results_dir)
     report: dict[str, Any] = {"command": command, "environment": environment(), "runs": []}
     for path in paths:
         report["runs"].append(train_config(path, extra_args))
-        atomic_write_text(results_dir / "reproduce.json", json.dumps(report, indent=2) + "\n")
-        atomic_write_text(results_dir / "reproduce.md", markdown_table(report["runs"], command))
+        write_partial_report(results_dir, "reproduce", report)
+    write_report(results_dir, "reproduce", report, markdown_table(report["runs"], command))
     return report

@@ -7,7 +7,6 @@ writes to a pseudo-terminal (as in a user's terminal window, progress bar and al
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import statistics
@@ -22,12 +21,12 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from lightning_module.cli import console_command
 from lightning_module.tools.reproduce import resolve_config
 from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
-from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.atomic import write_partial_report, write_report
 from lightning_module.utils.checks import require_choice
 from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("fast", "lstm", "practical")
-PROGRESS_FILE = "time_to_accuracy.partial.json"
+REPORT_STEM = "time_to_accuracy"
 
 
 def read_run(save_dir: Path) -> dict[str, Any]:
@@ -155,8 +154,6 @@ def time_to_accuracy(
                 f"test acc {100 * run['test_acc']:.2f}%")  # fmt: skip
             report["runs"].append(run)
             report["summary"] = summarise(report["runs"])
-            atomic_write_text(results_dir / PROGRESS_FILE, json.dumps(report, indent=2))
-    atomic_write_text(results_dir / "time_to_accuracy.json", json.dumps(report, indent=2))
-    atomic_write_text(results_dir / "time_to_accuracy.md", markdown(report))
-    (results_dir / PROGRESS_FILE).unlink(missing_ok=True)
+            write_partial_report(results_dir, REPORT_STEM, report)
+    write_report(results_dir, REPORT_STEM, report, markdown(report))
     return report
