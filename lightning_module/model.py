@@ -60,6 +60,9 @@ ARCHITECTURE_HPARAMS = (
 )
 TRAIN_METRICS = ("train_loss", "train_data_loss", "train_l2", "train_acc")  # logged per epoch
 VALIDATION_METRICS = ("val_loss", "val_data_loss", "val_l2", "val_acc")  # logged per validation
+# Lightning writes the running hook's name into the module before and after every hook call,
+# dozens of times a step: see RecurrentClassifier.__setattr__.
+HOOK_NAME_ATTRIBUTE = "_current_fx_name"
 
 
 def validate_training_args(
@@ -168,6 +171,14 @@ class RecurrentClassifier(pl.LightningModule):
         self._misclassified: dict[str, list[tuple[torch.Tensor, ...]]] = {"val": [], "test": []}
         self.test_row_acc = RowAccuracy(self.net.num_steps)
         self._readout_examples: list[tuple[torch.Tensor, ...]] = []
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # The hook name is a str or None, never a parameter, submodule or buffer, so storing it
+        # directly is what nn.Module.__setattr__ would do after its isinstance checks for those.
+        if name == HOOK_NAME_ATTRIBUTE:
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
 
     def setup(self, stage: str) -> None:
         # Runs before checkpoint restore and optimizer creation, so swapping the GRU kernel
