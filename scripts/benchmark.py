@@ -1,8 +1,9 @@
-"""Lightning vs a hand-written PyTorch loop on MNIST: samples/s, GFLOP/s, time to 99% (LSTM).
+"""Lightning vs a hand-written PyTorch loop on MNIST: training samples/s and GFLOP/s.
 
     python scripts/benchmark.py                         # rnn, lstm, gru; terminal and pipe
-    python scripts/benchmark.py --time-to-accuracy      # + fit lstm until val_acc >= 99%
     python scripts/benchmark.py lstm --threads 2 --rounds 7 -- --data.val_size 5000
+
+Time to accuracy, from the command's start to its test, is scripts/time_to_accuracy.py.
 
 Writes results/benchmark.json and results/benchmark.md. CONFIG is a name in scripts/configs or a
 YAML path; options after ``--`` go to every Lightning run. See lightning_module/tools/benchmark.py.
@@ -49,7 +50,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         "--threads",
         type=at_least(1),
         default=None,
-        help="torch.set_num_threads in every process (default: torch's choice)",
+        help="OMP_NUM_THREADS of every process (default: torch's choice)",
     )
     parser.add_argument(
         "--no-progress-bar",
@@ -61,18 +62,6 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         choices=(*STDOUT_KINDS, "both"),
         default="both",
         help="where each config's process writes: a pseudo-terminal, a pipe, or one run of each",
-    )
-    parser.add_argument(
-        "--time-to-accuracy",
-        action="store_true",
-        help="also fit lstm from scratch until val_acc >= 0.99 (minutes)",
-    )
-    parser.add_argument("--accuracy-max-epochs", type=int, default=20)
-    parser.add_argument(
-        "--val-check-interval",
-        type=int,
-        default=None,
-        help="validate every N steps in that fit (default: every epoch)",
     )
     parser.add_argument("--results-dir", default="results")
     parser.add_argument(
@@ -98,9 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         stdout=STDOUT_KINDS if args.stdout == "both" else (args.stdout,),
         threads=args.threads,
         extra_args=tuple(extra),
-        time_to_accuracy=args.time_to_accuracy,
-        accuracy_max_epochs=args.accuracy_max_epochs,
-        val_check_interval=args.val_check_interval,
     )
     command = shlex.join(["python", "scripts/benchmark.py", *argv])
     try:

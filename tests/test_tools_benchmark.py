@@ -17,17 +17,22 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from lightning_module import RecurrentClassifier, SequenceClassifierNet
 from lightning_module.model import TRAIN_METRICS
+from lightning_module.tools import benchmark
 from lightning_module.tools.benchmark import (
     BenchmarkSettings,
+    measure_matmul_peak,
+    measure_rounds,
+    round_order,
+    run_benchmark,
+    run_worker,
+    training_flops_per_sample,
+)
+from lightning_module.tools.benchmark_arms import (
     build_cli,
     cli_args,
     make_hand_loop,
-    measure_matmul_peak,
     run_bare_round,
-    run_benchmark,
     run_round,
-    run_worker,
-    training_flops_per_sample,
 )
 from lightning_module.tools.reproduce import resolve_config
 
@@ -125,9 +130,7 @@ def test_a_bare_round_times_lightnings_own_loop_against_the_same_hand_steps(mnis
 def test_benchmark_writes_a_row_per_config_and_stdout_from_processes_on_a_terminal_and_a_pipe(
     mnist_dir, tmp_path
 ):
-    settings = tiny_settings(
-        mnist_dir, configs=("rnn",), time_to_accuracy=True, accuracy_max_epochs=2
-    )
+    settings = tiny_settings(mnist_dir, configs=("rnn",))
     messages: list[str] = []
     report = run_benchmark(settings, tmp_path / "results", "test-command", say=messages.append)
     written = json.loads((tmp_path / "results" / "benchmark.json").read_text())
@@ -155,10 +158,6 @@ def test_benchmark_writes_a_row_per_config_and_stdout_from_processes_on_a_termin
             per_round = row[f"{ratio}_per_round"]
             assert len(per_round) == 2 and all(value > 0 for value in per_round)
             assert row[ratio] == pytest.approx(sum(per_round) / 2)  # the median of two
-    accuracy = written["time_to_accuracy"]
-    assert 1 <= len(accuracy["history"]) <= 2
-    assert accuracy["reached"] == any(p["val_acc"] >= 0.99 for p in accuracy["history"])
-    assert all(p["seconds"] > 0 for p in accuracy["history"])
     table = (tmp_path / "results" / "benchmark.md").read_text()
     assert "test-command" in table
     assert "| rnn | rnn-8 (RNN) | 10 | terminal |" in table
@@ -166,6 +165,42 @@ def test_benchmark_writes_a_row_per_config_and_stdout_from_processes_on_a_termin
     assert any("rnn (pipe)" in message for message in messages)
     assert not list((tmp_path / "results").glob("*.tmp"))
     assert not (tmp_path / "results" / "benchmark.partial.json").exists()  # done: dropped
+
+
+def test_the_two_lightning_fits_swap_places_every_round(mnist_dir, tmp_path, monkeypatch):
+    assert [round_order(index) for index in range(3)] == [
+        ("lightning", "bare"),
+        ("bare", "lightning"),
+        ("lightning", "bare"),
+    ]
+    calls: list[str] = []
+
+    def fake_round(name):
+        def fit(*args, **kwargs):
+            calls.append(name)
+            return {"hand": 2.0, "lightning": 1.0}
+
+        return fit
+
+    monkeypatch.setattr(benchmark, "run_round", fake_round("lightning"))
+    monkeypatch.setattr(benchmark, "run_bare_round", fake_round("bare"))
+    settings = tiny_settings(mnist_dir, rounds=3)
+    rounds = measure_rounds(resolve_config("rnn", CONFIG_DIR), settings, str(tmp_path))
+    assert calls == ["lightning", "bare", "bare", "lightning", "lightning", "bare"]
+    assert rounds["lightning_ratio"] == rounds["bare_ratio"] == [0.5, 0.5, 0.5]
+
+
+def test_threads_reach_each_configs_process(mnist_dir, tmp_path):
+    threads = 1  # below torch's default on any machine with two or more cores
+    settings = tiny_settings(
+        mnist_dir, configs=("rnn",), stdout=("pipe",), rounds=1, threads=threads
+    )
+    before = torch.get_num_threads()  # run_benchmark sets this process's threads too
+    try:
+        (row,) = run_benchmark(settings, tmp_path, "cmd", say=lambda message: None)["results"]
+    finally:
+        torch.set_num_threads(before)
+    assert row["torch_threads"] == threads
 
 
 def test_a_failing_worker_names_the_config_and_stdout(tmp_path):
@@ -186,7 +221,6 @@ def test_a_timed_window_longer_than_one_epoch_is_refused_before_any_round(mnist_
     [
         ("steps", 0, "steps must be an integer >= 1"),
         ("warmup", -1, "warmup must be an integer >= 0"),
-        ("target_accuracy", 1.5, r"target_accuracy must be a number in \(0, 1\]"),
         ("stdout", ("file",), "stdout must be one of"),
         ("stdout", (), "stdout must name at least one of"),
         ("threads", 0, "threads must be None or an integer >= 1"),

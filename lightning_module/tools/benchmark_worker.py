@@ -10,18 +10,25 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+
 from lightning_module.tools.benchmark import BenchmarkSettings, measure_rounds
 from lightning_module.utils.atomic import atomic_write_text
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``measure_rounds`` for the job; write ``{"rounds", "stdout_isatty"}`` to the result."""
+    """Run ``measure_rounds`` for the job; write ``{"rounds", "stdout_isatty", "torch_threads"}``
+    to the result."""
     job_text, result = sys.argv[1:] if argv is None else argv
     job = json.loads(job_text)
     settings = BenchmarkSettings.from_json(job["settings"])
     gc.freeze()  # as the rnn-mnist command does (lightning_module.cli.command)
     rounds = measure_rounds(Path(job["config"]), settings, job["save_dir"])
-    report = {"rounds": rounds, "stdout_isatty": sys.stdout.isatty()}
+    report = {
+        "rounds": rounds,
+        "stdout_isatty": sys.stdout.isatty(),
+        "torch_threads": torch.get_num_threads(),
+    }
     atomic_write_text(Path(result), json.dumps(report))
     return 0
 
