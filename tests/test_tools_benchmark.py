@@ -203,6 +203,15 @@ def test_threads_reach_each_configs_process(mnist_dir, tmp_path):
     assert row["torch_threads"] == threads
 
 
+def test_a_data_dir_relative_to_the_callers_folder_reaches_the_worker(
+    mnist_dir, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(mnist_dir.parent)
+    settings = tiny_settings(Path(mnist_dir.name), configs=("rnn",), stdout=("pipe",), rounds=1)
+    measured = run_worker(resolve_config("rnn", CONFIG_DIR), settings, str(tmp_path), "pipe")
+    assert len(measured["rounds"]["hand"]) == 1
+
+
 def test_a_failing_worker_names_the_config_and_stdout(tmp_path):
     broken = tiny_settings(tmp_path / "no-mnist-here", configs=("rnn",), stdout=("pipe",))
     with pytest.raises(RuntimeError, match=r"benchmark process for rnn \(pipe\) exited with 1"):

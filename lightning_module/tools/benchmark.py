@@ -299,9 +299,15 @@ def run_worker(
     """``measure_rounds`` in a new process whose stdout and stderr are a pseudo-terminal
     (``stdout="terminal"``) or a pipe (``"pipe"``), drained here as they are written."""
     result = Path(save_dir) / f"{config.stem}-{stdout}.json"
-    job = {"config": str(config.resolve()), "settings": settings.to_json(), "save_dir": save_dir}
     # the worker imports this checkout's packages even where they are not installed; it starts
-    # in an empty folder, so no folder of the caller's (one named data, say) can shadow them
+    # in an empty folder, so no folder of the caller's (one named data, say) can shadow them,
+    # and so every path it is given is absolute
+    absolute = dataclasses.replace(settings, data_dir=os.path.abspath(settings.data_dir))
+    job = {
+        "config": str(config.resolve()),
+        "settings": absolute.to_json(),
+        "save_dir": os.path.abspath(save_dir),
+    }
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
     if settings.threads is not None:
