@@ -25,10 +25,12 @@ def test_each_config_and_seed_is_one_timed_cli_run_with_its_accuracies(mnist_dir
     assert summary["seeds"] == 2
     assert summary["min_test_acc"] == min(run["test_acc"] for run in report["runs"])
     assert {"cpus", "torch", "torch_threads"} <= set(report["environment"])
+    assert report["matmul_peak"]["size"] == 2048 and report["matmul_peak"]["gflops"] > 0
     assert report["stdout"] == "terminal"  # as a user's terminal window, the default
     table = (results / "time_to_accuracy.md").read_text()
     assert "| lstm | 2 |" in table and "python scripts/time_to_accuracy.py lstm" in table
     assert "output to a terminal" in table
+    assert f"fp32 matmul peak {report['matmul_peak']['gflops']:,.0f} GFLOP/s" in table
     assert not (results / "time_to_accuracy.partial.json").exists()  # complete: dropped
 
 
@@ -73,3 +75,22 @@ def test_a_failure_half_way_keeps_the_runs_so_far_and_the_last_complete_report(
     assert (tmp_path / "time_to_accuracy.md").read_text() == "earlier table"
     partial = json.loads((tmp_path / "time_to_accuracy.partial.json").read_text())
     assert partial["runs"] == [done]
+
+
+def test_the_matmul_peak_runs_on_the_runs_threads_and_leaves_this_processs_threads(monkeypatch):
+    import torch
+
+    from lightning_module.tools import time_to_accuracy as tool
+
+    before = torch.get_num_threads()
+    seen: list[int] = []
+    measure = tool.measure_matmul_peak
+
+    def recording(size):
+        seen.append(torch.get_num_threads())
+        return measure(size, repeats=1)
+
+    monkeypatch.setattr(tool, "measure_matmul_peak", recording)
+    assert tool.matmul_peak(64, threads=1) > 0
+    assert seen == [1]
+    assert torch.get_num_threads() == before

@@ -3,6 +3,8 @@
 Per run: the wall time from starting the process to the end of its post-fit test, epochs
 trained, the best validation accuracy and the test accuracy of the tested checkpoint. Each run
 writes to a pseudo-terminal (as in a user's terminal window, progress bar and all) or a pipe.
+The report also gives the machine's fp32 matmul peak, measured first on the runs' threads, so
+that reports from machines of different speeds (or one machine on a slow day) can be told apart.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lightning_module.cli import console_command
+from lightning_module.tools.benchmark import measure_matmul_peak
 from lightning_module.tools.reproduce import resolve_config
 from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
 from lightning_module.utils.atomic import write_partial_report, write_report
@@ -99,8 +103,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"Command: `{report['command']}`",
         "",
         f"{env['cpus']} CPU(s), {env['machine']}, torch {env['torch']}, "
-        f"threads {report['threads'] or 'torch default'}, output to a {report['stdout']}; wall "
-        "time from starting `rnn-mnist fit` to the end of its test.",
+        f"threads {report['threads'] or 'torch default'}, fp32 matmul peak "
+        f"{report['matmul_peak']['gflops']:,.0f} GFLOP/s ({report['matmul_peak']['size']}^2 "
+        f"torch.mm, best of 5), output to a {report['stdout']}; wall time from starting "
+        "`rnn-mnist fit` to the end of its test.",
         "",
         "| config | seeds | median wall | max wall | median epochs | test acc (min / median) |",
         "|---|---:|---:|---:|---:|---:|",
@@ -124,6 +130,17 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def matmul_peak(size: int, threads: int | None) -> float:
+    """``measure_matmul_peak`` on ``threads`` threads (None: this process's), GFLOP/s."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return measure_matmul_peak(size)
+    finally:
+        torch.set_num_threads(before)
+
+
 def time_to_accuracy(
     configs: Sequence[str],
     config_dir: str | Path,
@@ -134,6 +151,7 @@ def time_to_accuracy(
     threads: int | None = None,
     say: Callable[[str], None] = print,
     stdout: str = "terminal",
+    matmul_size: int = 2048,
 ) -> dict[str, Any]:
     """Run every (config, seed); write the JSON and markdown (atomically) once all have run.
 
@@ -146,6 +164,7 @@ def time_to_accuracy(
     report: dict[str, Any] = {
         "command": command, "threads": threads, "stdout": stdout, "environment": environment(),
         "cli": shlex.join(console_command()), "runs": [], "summary": [],
+        "matmul_peak": {"size": matmul_size, "gflops": matmul_peak(matmul_size, threads)},
     }  # fmt: skip
     for path in paths:
         for seed in seeds:
