@@ -160,6 +160,7 @@ def test_benchmark_writes_a_row_per_config_and_stdout_from_processes_on_a_termin
             assert row[ratio] == pytest.approx(sum(per_round) / 2)  # the median of two
     table = (tmp_path / "results" / "benchmark.md").read_text()
     assert "test-command" in table
+    assert "the two Lightning fits swap places every round" in table
     assert "| rnn | rnn-8 (RNN) | 10 | terminal |" in table
     assert "| rnn | rnn-8 (RNN) | 10 | pipe |" in table
     assert any("rnn (pipe)" in message for message in messages)

@@ -386,7 +386,8 @@ def markdown_report(report: dict[str, Any]) -> str:
         f"**{peak['gflops']:,.0f} GFLOP/s**.",
         "",
         f"Training samples/s after {s['warmup']} warm-up steps, {s['steps']} timed steps per arm "
-        f"and round (the arms take turns step by step), median of {s['rounds']} rounds; "
+        f"and round (the arms take turns step by step; the two Lightning fits swap places "
+        f"every round), median of {s['rounds']} rounds; "
         "validation excluded. (a) hand: a minimal PyTorch loop; (b) Lightning: `rnn-mnist` as "
         "users run it (config, logger, callbacks, progress bar "
         f"{'on' if s['progress_bar'] else 'off'}); (c) bare Lightning: the same network, data "
