@@ -8,8 +8,7 @@
 # `run` installs what is missing into the machine's python3 (which already holds torch,
 # pytorch-lightning, torchmetrics, torchvision, tensorboard), runs every test marked gpu, fits
 # scripts/configs/lstm.yaml for 2 epochs in each precision (32-true, bf16-mixed, 16-mixed; data
-# on the GPU), and runs the Lightning-vs-hand-loop benchmark with the time to 99% validation
-# accuracy. Figures go to results/gpu/ and, when $OUT is set, to $OUT (at most 8 files).
+# on the GPU), and runs the Lightning-vs-hand-loop benchmark. Figures go to results/gpu/ and, when $OUT is set, to $OUT (at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,7 +92,7 @@ print("\n".join(lines))
 EOF
 
   step "benchmark (fp32, data on the GPU for the Lightning arm as for the hand loop)"
-  "$python" scripts/benchmark.py --no-progress-bar --time-to-accuracy --results-dir "$RESULTS" \
+  "$python" scripts/benchmark.py --no-progress-bar --results-dir "$RESULTS" \
     -- --data.on_device true || failures=$((failures + 1))
   cat "$RESULTS/benchmark.md" 2>/dev/null
 

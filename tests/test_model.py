@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from lightning_module import RecurrentClassifier
+from lightning_module.model import HOOK_NAME_ATTRIBUTE
 from lightning_module.training.figures import confusion_figure, misclassified_figure
 
 
@@ -197,6 +198,7 @@ def test_l2_term_is_exactly_zero_without_l2_even_when_the_weights_overflow():
 
 def test_the_hook_name_lightning_writes_every_hook_call_skips_module_setattr(monkeypatch):
     model = RecurrentClassifier(cell="rnn", hidden_size=4)
+    assert HOOK_NAME_ATTRIBUTE in vars(model)  # the name Lightning still uses
     head, scale = torch.nn.Linear(2, 2), torch.nn.Parameter(torch.ones(1))
     seen: list[str] = []
     module_setattr = torch.nn.Module.__setattr__

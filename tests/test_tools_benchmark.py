@@ -191,7 +191,8 @@ def test_the_two_lightning_fits_swap_places_every_round(mnist_dir, tmp_path, mon
     assert rounds["lightning_ratio"] == rounds["bare_ratio"] == [0.5, 0.5, 0.5]
 
 
-def test_threads_reach_each_configs_process(mnist_dir, tmp_path):
+def test_threads_reach_each_configs_process(mnist_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # what the worker must not inherit
     threads = 1  # below torch's default on any machine with two or more cores
     settings = tiny_settings(
         mnist_dir, configs=("rnn",), stdout=("pipe",), rounds=1, threads=threads

@@ -301,8 +301,10 @@ def run_worker(
     result = Path(save_dir) / f"{config.stem}-{stdout}.json"
     # the worker imports this checkout's packages even where they are not installed; it starts
     # in an empty folder, so no folder of the caller's (one named data, say) can shadow them,
-    # and so every path it is given is absolute
-    absolute = dataclasses.replace(settings, data_dir=os.path.abspath(settings.data_dir))
+    # and so the data folder, config and save folder it is given are absolute (paths inside
+    # extra_args are passed as written: give those absolute)
+    data_dir = os.path.abspath(settings.data_dir) if settings.data_dir else settings.data_dir
+    absolute = dataclasses.replace(settings, data_dir=data_dir)
     job = {
         "config": str(config.resolve()),
         "settings": absolute.to_json(),
