@@ -20,10 +20,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from lightning_module.gru.build import load_gru_recurrence  # noqa: E402
+from lightning_module.network import IMAGE_PIXELS, IMAGE_SIDE  # noqa: E402
 from lightning_module.tools.gru_benchmark import (  # noqa: E402
-    IMAGE_PIXELS,
     MODEL_NAMES,
-    ROW_PIXELS,
     benchmark,
     markdown_table,
     profile_builtin_rnns,
@@ -41,7 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--pixels-per-step",
         type=at_least(1),
-        default=ROW_PIXELS,
+        default=IMAGE_SIDE,
         help="D, pixels per time step (T = 784 / D); must divide 784",
     )
     parser.add_argument(

@@ -8,7 +8,8 @@
 # `run` installs what is missing into the machine's python3 (which already holds torch,
 # pytorch-lightning, torchmetrics, torchvision, tensorboard), runs every test marked gpu, fits
 # scripts/configs/lstm.yaml for 2 epochs in each precision (32-true, bf16-mixed, 16-mixed; data
-# on the GPU), and runs the Lightning-vs-hand-loop benchmark. Figures go to results/gpu/ and, when $OUT is set, to $OUT (at most 8 files).
+# on the GPU), and runs the Lightning-vs-hand-loop benchmark. Figures go to results/gpu/ and,
+# when $OUT is set, to $OUT (at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

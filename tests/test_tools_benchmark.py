@@ -20,7 +20,6 @@ from lightning_module.model import TRAIN_METRICS
 from lightning_module.tools import benchmark
 from lightning_module.tools.benchmark import (
     BenchmarkSettings,
-    measure_matmul_peak,
     measure_rounds,
     round_order,
     run_benchmark,
@@ -35,6 +34,7 @@ from lightning_module.tools.benchmark_arms import (
     run_round,
 )
 from lightning_module.tools.reproduce import resolve_config
+from lightning_module.tools.speed import measure_matmul_peak
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY = tuple(tiny_args(None, None, name=None, batch_size=10))

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import statistics
 import sys
@@ -57,7 +56,7 @@ from lightning_module.tools.benchmark_arms import (
     run_round,
 )
 from lightning_module.tools.reproduce import DEFAULT_CONFIGS, resolve_config
-from lightning_module.tools.speed import synchronized_now
+from lightning_module.tools.speed import measure_matmul_peak
 from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
 from lightning_module.utils.atomic import write_partial_report, write_report
 from lightning_module.utils.checks import require_choice, require_int
@@ -88,26 +87,6 @@ def training_flops_per_sample(
         forward += steps * 2 * GATE_BLOCKS[cell] * hidden_size * (inputs + hidden_size)
         inputs = hidden_size
     return 3 * forward
-
-
-def measure_matmul_peak(size: int = 2048, repeats: int = 5, device: str = "cpu") -> float:
-    """Best fp32 ``torch.mm`` rate over ``repeats`` products of two (size, size) matrices, GFLOP/s.
-
-    The best rather than the median: a peak is what the hardware can do when nothing interferes.
-    """
-    require_int("size", size, 1)
-    require_int("repeats", repeats, 1)
-    device = torch.device(device)
-    generator = torch.Generator().manual_seed(0)
-    a = torch.rand(size, size, generator=generator).to(device)
-    b = torch.rand(size, size, generator=generator).to(device)
-    torch.mm(a, b)  # untimed: first-call allocation and kernel selection
-    best = math.inf
-    for _ in range(repeats):
-        start = synchronized_now(device)
-        torch.mm(a, b)
-        best = min(best, synchronized_now(device) - start)
-    return 2 * size**3 / best / 1e9
 
 
 # --- the benchmark -----------------------------------------------------------------------------

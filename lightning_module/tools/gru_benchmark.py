@@ -22,15 +22,16 @@ import torch
 from torch import nn
 
 from lightning_module.gru.fused_gru import FusedGRU
+from lightning_module.network import IMAGE_PIXELS, IMAGE_SIDE
 
-IMAGE_PIXELS, ROW_PIXELS, N_CLASSES = 784, 28, 10
+N_CLASSES = 10
 # fused_gru_cpp is what gru_impl "auto"/"fused" trains with on CPU (fused_gru_cpp_bf16: the same
 # under bf16-mixed); fused_gru_python is its fallback where the C++ recurrence can't be built
 MODEL_NAMES = ("lstm", "gru", "fused_gru_cpp", "fused_gru_cpp_bf16", "fused_gru_python")
 BF16_SUFFIX = "_bf16"
 
 
-def build_model(name: str, hidden: int, inputs: int = ROW_PIXELS) -> nn.Module:
+def build_model(name: str, hidden: int, inputs: int = IMAGE_SIDE) -> nn.Module:
     """The recurrent layer called ``name`` (one of MODEL_NAMES), batch-first, D = ``inputs``
     -> hidden."""
     if name.startswith("fused_gru_"):
@@ -66,7 +67,7 @@ class Trainee:
 
 
 def random_batches(
-    count: int, batch: int, seed: int, pixels_per_step: int = ROW_PIXELS
+    count: int, batch: int, seed: int, pixels_per_step: int = IMAGE_SIDE
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """``count`` batches of (N, T, D) uniform pixels in [0, 1), D = ``pixels_per_step`` and
     T = 784 / D, and (N,) labels in 0..C-1."""
@@ -88,7 +89,7 @@ def benchmark(
     rounds: int,
     steps: int,
     warmup: int,
-    pixels_per_step: int = ROW_PIXELS,
+    pixels_per_step: int = IMAGE_SIDE,
 ) -> dict:
     """``rounds`` x ``steps`` timed training steps per model, interleaved step by step.
 
@@ -131,7 +132,7 @@ def benchmark(
 
 
 def markdown_table(results: dict, settings: dict) -> str:
-    pixels = settings.get("pixels_per_step", ROW_PIXELS)
+    pixels = settings.get("pixels_per_step", IMAGE_SIDE)
     lines = [
         f"Training samples/s, hidden {settings['hidden']}, batch {settings['batch']}, "
         f"T={IMAGE_PIXELS // pixels}, D={pixels}, Adam, "

@@ -1,12 +1,16 @@
-"""Training throughput: samples per second spent in training batches, validation excluded."""
+"""Training throughput (samples per second spent in training batches, validation excluded),
+the device-synchronised clock it uses, and the machine's fp32 matmul peak."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
+
+from lightning_module.utils.checks import require_int
 
 
 def synchronized_now(device: torch.device) -> float:
@@ -14,6 +18,26 @@ def synchronized_now(device: torch.device) -> float:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return time.perf_counter()
+
+
+def measure_matmul_peak(size: int = 2048, repeats: int = 5, device: str = "cpu") -> float:
+    """Best fp32 ``torch.mm`` rate over ``repeats`` products of two (size, size) matrices, GFLOP/s.
+
+    The best rather than the median: a peak is what the hardware can do when nothing interferes.
+    """
+    require_int("size", size, 1)
+    require_int("repeats", repeats, 1)
+    device = torch.device(device)
+    generator = torch.Generator().manual_seed(0)
+    a = torch.rand(size, size, generator=generator).to(device)
+    b = torch.rand(size, size, generator=generator).to(device)
+    torch.mm(a, b)  # untimed: first-call allocation and kernel selection
+    best = math.inf
+    for _ in range(repeats):
+        start = synchronized_now(device)
+        torch.mm(a, b)
+        best = min(best, synchronized_now(device) - start)
+    return 2 * size**3 / best / 1e9
 
 
 class TrainingSpeed(Callback):

@@ -22,8 +22,8 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from lightning_module.cli import console_command
-from lightning_module.tools.benchmark import measure_matmul_peak
 from lightning_module.tools.reproduce import resolve_config
+from lightning_module.tools.speed import measure_matmul_peak
 from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
 from lightning_module.utils.atomic import write_partial_report, write_report
 from lightning_module.utils.checks import require_choice
