@@ -1,0 +1,121 @@
+"""Callbacks are called only at the per-batch hooks they implement; the calls made are unchanged."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from tiny_cli import tiny_args
+
+from lightning_module.cli import run_cli
+from lightning_module.training.step_hooks import (
+    BATCH_HOOKS,
+    implements,
+    skip_unimplemented_batch_hooks,
+)
+
+
+class CountingCallback(Callback):
+    """Counts the calls of three per-batch hooks; implements no other."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def on_before_backward(self, trainer, pl_module, loss) -> None:
+        self.calls["on_before_backward"] += 1
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.calls["on_train_batch_end"] += 1
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, *_) -> None:
+        self.calls["on_validation_batch_end"] += 1
+
+
+class SubclassedCounter(CountingCallback):
+    """Inherits its hooks: they count as implemented."""
+
+
+def test_only_the_hooks_a_class_leaves_as_no_ops_are_set_to_none():
+    counting, inherited = CountingCallback(), SubclassedCounter()
+    skipped = skip_unimplemented_batch_hooks([counting, inherited])
+    implemented = {"on_before_backward", "on_train_batch_end", "on_validation_batch_end"}
+    for callback in (counting, inherited):
+        for hook in BATCH_HOOKS:
+            if hook in implemented:
+                assert callable(getattr(callback, hook)), hook
+            else:
+                assert getattr(callback, hook) is None, hook
+    assert len(skipped) == 2 * (len(BATCH_HOOKS) - len(implemented))
+    assert ("CountingCallback", "on_after_backward") in skipped
+    assert implements(inherited, "on_train_batch_end")
+    assert not implements(inherited, "on_after_backward")
+
+
+def test_a_hook_set_on_the_instance_is_kept():
+    callback = Callback()
+    seen = []
+    callback.on_after_backward = lambda trainer, pl_module: seen.append(1)
+    skip_unimplemented_batch_hooks([callback])
+    assert callable(callback.on_after_backward)
+    assert callback.on_train_batch_start is None
+
+
+class TinyModule(pl.LightningModule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.layer(batch[0]).pow(2).mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_lightning_skips_a_hook_that_is_none_and_calls_the_rest():
+    # the contract skip_unimplemented_batch_hooks relies on: _call_callback_hooks skips a hook
+    # that is not callable instead of failing
+    counting, bare = CountingCallback(), Callback()
+    skip_unimplemented_batch_hooks([counting, bare])
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(6, 2)), 2)
+    trainer = pl.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[counting, bare],
+    )
+    trainer.fit(TinyModule(), train_dataloaders=data)
+    assert trainer.global_step == 3
+    assert counting.calls == {"on_before_backward": 3, "on_train_batch_end": 3}
+
+
+def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(mnist_dir, tmp_path):
+    counting = CountingCallback()
+    args = [
+        *tiny_args(mnist_dir, tmp_path),
+        *("--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3"),
+        *("--trainer.limit_val_batches", "2", "--trainer.num_sanity_val_steps", "0"),
+    ]
+    cli = run_cli(args, run=False, extra_callbacks=[counting])
+    callbacks = cli.trainer.callbacks
+    for callback in callbacks:
+        for hook in BATCH_HOOKS:
+            assert implements(callback, hook) == callable(getattr(callback, hook)), (callback, hook)
+    early = next(cb for cb in callbacks if isinstance(cb, EarlyStopping))
+    checkpoint = next(cb for cb in callbacks if isinstance(cb, ModelCheckpoint))
+    assert early.on_train_batch_end is None  # early stopping acts at epoch ends only
+    assert callable(checkpoint.on_train_batch_end)  # every_n_train_steps needs it
+
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert counting.calls == {
+        "on_before_backward": 3,
+        "on_train_batch_end": 3,
+        "on_validation_batch_end": 2,
+    }
+    # the checkpoint callbacks still write the epoch's checkpoints
+    assert all(Path(cb.best_model_path).is_file() for cb in cli.trainer.checkpoint_callbacks)
