@@ -362,7 +362,7 @@ class RNNMnistCLI(LightningCLI):
         if self.subcommand == "predict":
             writer = self._prediction_writer(trainer)
             require_writable_file("predictions.output", writer.output, error=ConfigurationError)
-        else:  # Lightning calls every callback at every hook of every step, needed or not
+        else:  # the writer only writes predictions: other trainers need not carry it
             trainer.callbacks = [
                 cb for cb in trainer.callbacks if not isinstance(cb, PredictionCSVWriter)
             ]

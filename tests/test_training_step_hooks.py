@@ -94,7 +94,18 @@ def test_lightning_skips_a_hook_that_is_none_and_calls_the_rest():
     assert counting.calls == {"on_before_backward": 3, "on_train_batch_end": 3}
 
 
-def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(mnist_dir, tmp_path):
+def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(
+    mnist_dir, tmp_path, monkeypatch
+):
+    # ModelCheckpoint's kept batch hook must still run every batch (every_n_train_steps needs it)
+    checkpoint_batch_ends = []
+    original = ModelCheckpoint.on_train_batch_end
+
+    def spy(self, *args, **kwargs):
+        checkpoint_batch_ends.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelCheckpoint, "on_train_batch_end", spy)
     counting = CountingCallback()
     args = [
         *tiny_args(mnist_dir, tmp_path),
@@ -117,5 +128,32 @@ def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(mnist
         "on_train_batch_end": 3,
         "on_validation_batch_end": 2,
     }
+    assert len(checkpoint_batch_ends) == 3 * len(cli.trainer.checkpoint_callbacks)
     # the checkpoint callbacks still write the epoch's checkpoints
     assert all(Path(cb.best_model_path).is_file() for cb in cli.trainer.checkpoint_callbacks)
+
+
+TRAINING_STEP_HOOKS = BATCH_HOOKS[:6]
+
+
+def test_a_default_fit_makes_seven_of_its_54_training_step_hook_calls(mnist_dir, tmp_path):
+    # the figures step_hooks.py and docs/performance.md give for a fit with the default callbacks
+    args = [
+        *("--data.data_dir", str(mnist_dir), "--trainer.logger.init_args.save_dir", str(tmp_path)),
+        *("--data.val_size", "100", "--model.hidden_size", "8"),
+    ]
+    callbacks = run_cli(args, run=False).trainer.callbacks
+    calls = [(cb, hook) for cb in callbacks for hook in TRAINING_STEP_HOOKS]
+    made = [(type(cb).__name__, hook) for cb, hook in calls if callable(getattr(cb, hook))]
+    assert (len(callbacks), len(calls), len(made)) == (9, 54, 7)
+    assert sorted(made) == sorted(
+        [
+            ("LearningRateMonitor", "on_train_batch_start"),
+            ("EpochSeed", "on_train_batch_start"),
+            ("NonFiniteLossGuard", "on_train_batch_start"),
+            ("NonFiniteLossGuard", "on_train_batch_end"),
+            ("LiveProgressBar", "on_train_batch_end"),
+            ("ModelCheckpoint", "on_train_batch_end"),
+            ("ModelCheckpoint", "on_train_batch_end"),
+        ]
+    )
