@@ -1,9 +1,9 @@
 """Make a trainer call each callback only at the per-batch hooks its class implements.
 
-Lightning calls every callback at every hook: at the six hooks of each training step, a fit's
-nine callbacks make 54 calls, of which 47 do nothing, each with its profiler context and a
+Lightning calls every callback at every hook, each call with its profiler context and a
 ``state_key`` formatted for it (a ``repr`` of a dict for the checkpoint and early-stopping
-callbacks). Lightning skips a hook that is not callable
+callbacks); most callbacks implement few of the six hooks of a training step, so most of those
+calls do nothing. Lightning skips a hook that is not callable
 (``pytorch_lightning.trainer.call._call_callback_hooks``), so ``skip_unimplemented_batch_hooks``
 sets each per-batch hook a callback's class leaves as ``Callback``'s no-op to None on that
 instance; the hooks a callback implements are called unchanged.
