@@ -20,10 +20,12 @@ from lightning_module.model import TRAIN_METRICS
 from lightning_module.tools import benchmark
 from lightning_module.tools.benchmark import (
     BenchmarkSettings,
+    added_ms_per_step,
     measure_rounds,
     round_order,
     run_benchmark,
     run_worker,
+    summarise_rounds,
     training_flops_per_sample,
 )
 from lightning_module.tools.benchmark_arms import (
@@ -158,14 +160,36 @@ def test_benchmark_writes_a_row_per_config_and_stdout_from_processes_on_a_termin
             per_round = row[f"{ratio}_per_round"]
             assert len(per_round) == 2 and all(value > 0 for value in per_round)
             assert row[ratio] == pytest.approx(sum(per_round) / 2)  # the median of two
+        assert row["hand"]["ms_per_step"] > 0
+        assert len(row["lightning"]["added_ms_per_step_per_round"]) == 2
     table = (tmp_path / "results" / "benchmark.md").read_text()
     assert "test-command" in table
     assert "the two Lightning fits swap places every round" in table
+    assert "(b) adds ms/step" in table and "(c) adds ms/step" in table
     assert "| rnn | rnn-8 (RNN) | 10 | terminal |" in table
     assert "| rnn | rnn-8 (RNN) | 10 | pipe |" in table
     assert any("rnn (pipe)" in message for message in messages)
     assert not list((tmp_path / "results").glob("*.tmp"))
     assert not (tmp_path / "results" / "benchmark.partial.json").exists()  # done: dropped
+
+
+def test_the_added_time_per_step_is_the_lightning_step_minus_the_hand_step_timed_with_it():
+    # batch 10: Lightning at 100 samples/s is 100 ms a step; at ratio 0.5 its hand steps ran at
+    # 200 samples/s, 50 ms a step, so Lightning added 50 ms
+    assert added_ms_per_step(10, [100.0, 50.0], [0.5, 1.0]) == pytest.approx([50.0, 0.0])
+    rounds = {
+        "hand": [200.0, 100.0, 150.0],
+        "lightning": [100.0, 50.0, 100.0],
+        "bare": [150.0, 80.0, 100.0],
+        "lightning_ratio": [0.5, 0.5, 0.8],
+        "bare_ratio": [0.75, 0.8, 0.5],
+    }
+    info = {"batch_size": 10, "training_flops_per_sample": 1}
+    row = summarise_rounds(info, rounds, peak=1.0)
+    assert row["hand"]["ms_per_step"] == pytest.approx(1000 * 10 / 150.0)
+    assert row["lightning"]["added_ms_per_step_per_round"] == pytest.approx([50.0, 100.0, 20.0])
+    assert row["lightning"]["added_ms_per_step"] == pytest.approx(50.0)
+    assert row["bare"]["added_ms_per_step"] == pytest.approx(25.0)  # of 16.7, 25, 50
 
 
 def test_the_two_lightning_fits_swap_places_every_round(mnist_dir, tmp_path, monkeypatch):

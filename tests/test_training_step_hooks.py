@@ -1,18 +1,25 @@
-"""Callbacks are called only at the per-batch hooks they implement; the calls made are unchanged."""
+"""Callbacks are called only at the per-batch hooks where they act; those calls are unchanged."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from pytorch_lightning.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+)
 from tiny_cli import tiny_args
 
 from lightning_module.cli import run_cli
 from lightning_module.training.step_hooks import (
     BATCH_HOOKS,
+    idle,
     implements,
     skip_unimplemented_batch_hooks,
 )
@@ -67,6 +74,28 @@ def test_a_hook_set_on_the_instance_is_kept():
     assert callback.on_train_batch_start is None
 
 
+class StepCheckpoint(ModelCheckpoint):
+    """Overrides the batch-end hook: an override is never taken for the library's idle one."""
+
+    def on_train_batch_end(self, *args, **kwargs) -> None:
+        super().on_train_batch_end(*args, **kwargs)
+
+
+def test_library_hooks_are_skipped_only_under_the_settings_that_make_them_idle():
+    by_epoch, by_step = ModelCheckpoint(), ModelCheckpoint(every_n_train_steps=5)
+    by_time = ModelCheckpoint(train_time_interval=timedelta(minutes=1))
+    overridden = StepCheckpoint()
+    per_epoch, per_step = LearningRateMonitor("epoch"), LearningRateMonitor("step")
+    every = LearningRateMonitor()  # None: logs at both intervals
+    skip_unimplemented_batch_hooks(
+        [by_epoch, by_step, by_time, overridden, per_epoch, per_step, every]
+    )
+    assert by_epoch.on_train_batch_end is None
+    assert all(callable(cb.on_train_batch_end) for cb in (by_step, by_time, overridden))
+    assert per_epoch.on_train_batch_start is None
+    assert callable(per_step.on_train_batch_start) and callable(every.on_train_batch_start)
+
+
 class TinyModule(pl.LightningModule):
     def __init__(self) -> None:
         super().__init__()
@@ -101,7 +130,7 @@ def test_lightning_skips_a_hook_that_is_none_and_calls_the_rest():
 def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(
     mnist_dir, tmp_path, monkeypatch
 ):
-    # ModelCheckpoint's kept batch hook must still run every batch (every_n_train_steps needs it)
+    # the CLI's checkpoints save at epoch ends, so their batch-end hook has nothing to do
     checkpoint_batch_ends = []
     original = ModelCheckpoint.on_train_batch_end
 
@@ -120,11 +149,11 @@ def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(
     callbacks = cli.trainer.callbacks
     for callback in callbacks:
         for hook in BATCH_HOOKS:
-            assert implements(callback, hook) == callable(getattr(callback, hook)), (callback, hook)
+            kept = implements(callback, hook) and not idle(callback, hook)
+            assert kept == callable(getattr(callback, hook)), (callback, hook)
     early = next(cb for cb in callbacks if isinstance(cb, EarlyStopping))
-    checkpoint = next(cb for cb in callbacks if isinstance(cb, ModelCheckpoint))
     assert early.on_train_batch_end is None  # early stopping acts at epoch ends only
-    assert callable(checkpoint.on_train_batch_end)  # every_n_train_steps needs it
+    assert all(cb.on_train_batch_end is None for cb in cli.trainer.checkpoint_callbacks)
 
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     assert counting.calls == {
@@ -132,15 +161,32 @@ def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(
         "on_train_batch_end": 3,
         "on_validation_batch_end": 2,
     }
-    assert len(checkpoint_batch_ends) == 3 * len(cli.trainer.checkpoint_callbacks)
+    assert checkpoint_batch_ends == []
     # the checkpoint callbacks still write the epoch's checkpoints
     assert all(Path(cb.best_model_path).is_file() for cb in cli.trainer.checkpoint_callbacks)
+
+
+def test_a_step_checkpoint_keeps_its_batch_hook_and_saves_at_its_steps(tmp_path):
+    by_step = ModelCheckpoint(
+        tmp_path, "{step}", monitor=None, save_top_k=-1, every_n_train_steps=2
+    )
+    skip_unimplemented_batch_hooks([by_step])
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(10, 2)), 2)
+    trainer = pl.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[by_step],
+    )
+    trainer.fit(TinyModule(), train_dataloaders=data)
+    assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == ["step=2.ckpt", "step=4.ckpt"]
 
 
 TRAINING_STEP_HOOKS = BATCH_HOOKS[:6]
 
 
-def test_a_default_fit_makes_seven_of_its_54_training_step_hook_calls(mnist_dir, tmp_path):
+def test_a_default_fit_makes_four_of_its_54_training_step_hook_calls(mnist_dir, tmp_path):
     # the counts docs/performance.md gives for a fit with the default callbacks
     args = [
         *("--data.data_dir", str(mnist_dir), "--trainer.logger.init_args.save_dir", str(tmp_path)),
@@ -149,15 +195,12 @@ def test_a_default_fit_makes_seven_of_its_54_training_step_hook_calls(mnist_dir,
     callbacks = run_cli(args, run=False).trainer.callbacks
     calls = [(cb, hook) for cb in callbacks for hook in TRAINING_STEP_HOOKS]
     made = [(type(cb).__name__, hook) for cb, hook in calls if callable(getattr(cb, hook))]
-    assert (len(callbacks), len(calls), len(made)) == (9, 54, 7)
+    assert (len(callbacks), len(calls), len(made)) == (9, 54, 4)
     assert sorted(made) == sorted(
         [
-            ("LearningRateMonitor", "on_train_batch_start"),
             ("EpochSeed", "on_train_batch_start"),
             ("NonFiniteLossGuard", "on_train_batch_start"),
             ("NonFiniteLossGuard", "on_train_batch_end"),
             ("LiveProgressBar", "on_train_batch_end"),
-            ("ModelCheckpoint", "on_train_batch_end"),
-            ("ModelCheckpoint", "on_train_batch_end"),
         ]
     )

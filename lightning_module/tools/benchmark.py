@@ -224,10 +224,23 @@ def measure_rounds(config: Path, settings: BenchmarkSettings, save_dir: str) -> 
     return rounds
 
 
+def added_ms_per_step(batch_size: int, rates: list[float], ratios: list[float]) -> list[float]:
+    """Per round, the milliseconds a Lightning step took beyond the hand steps timed in turn with
+    it: ``batch / rate - batch / hand_rate``, where ``hand_rate = rate / ratio``.
+
+    This is the arm's fixed cost per step, which does not grow with the network: the ratio it
+    leaves is ``hand_ms / (hand_ms + added_ms)``, nearer 1 the longer a step takes.
+    """
+    return [
+        1000 * batch_size * (1 - ratio) / rate for rate, ratio in zip(rates, ratios, strict=True)
+    ]
+
+
 def summarise_rounds(
     info: dict[str, Any], rounds: dict[str, list[float]], peak: float
 ) -> dict[str, Any]:
-    """Medians over rounds: samples/s and GFLOP/s per arm, and the two ratios."""
+    """Medians over rounds: samples/s and GFLOP/s per arm, the hand step's milliseconds, the two
+    ratios and the milliseconds each Lightning arm adds per step."""
     result: dict[str, Any] = dict(info)
     for arm in ARMS:
         median = statistics.median(rounds[arm])
@@ -238,6 +251,11 @@ def summarise_rounds(
             "gflops": gflops,
             "peak_fraction": gflops / peak,
         }
+    result["hand"]["ms_per_step"] = 1000 * info["batch_size"] / result["hand"]["samples_per_s"]
+    for arm, ratios in (("lightning", "lightning_ratio"), ("bare", "bare_ratio")):
+        added = added_ms_per_step(info["batch_size"], rounds[arm], rounds[ratios])
+        result[arm]["added_ms_per_step"] = statistics.median(added)
+        result[arm]["added_ms_per_step_per_round"] = added
     result["ratio"] = statistics.median(rounds["lightning_ratio"])
     result["ratio_per_round"] = rounds["lightning_ratio"]
     result["bare_ratio"] = statistics.median(rounds["bare_ratio"])
@@ -376,20 +394,30 @@ def markdown_report(report: dict[str, Any]) -> str:
         "progress bar. stdout: each config ran in a fresh process with stdout and stderr on a "
         "pseudo-terminal (terminal) or a pipe read as written (pipe).",
         "",
-        "| config | model | batch | stdout | hand samples/s | Lightning samples/s "
-        "| ratio (b)/(a) | bare Lightning samples/s | ratio (c)/(a) "
-        "| hand GFLOP/s (% peak) | Lightning GFLOP/s (% peak) |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| config | model | batch | stdout | hand samples/s | hand ms/step | Lightning samples/s "
+        "| ratio (b)/(a) | (b) adds ms/step | bare Lightning samples/s | ratio (c)/(a) "
+        "| (c) adds ms/step | hand GFLOP/s (% peak) | Lightning GFLOP/s (% peak) |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
         hand, light, bare = r["hand"], r["lightning"], r["bare"]
         lines.append(
             f"| {r['config']} | {r['cell']}-{r['hidden_size']} ({r['recurrent_layer']}) "
             f"| {r['batch_size']} | {r['stdout']} | {hand['samples_per_s']:,.0f} "
-            f"| {light['samples_per_s']:,.0f} | {r['ratio']:.3f} "
-            f"| {bare['samples_per_s']:,.0f} | {r['bare_ratio']:.3f} "
+            f"| {hand['ms_per_step']:.2f} | {light['samples_per_s']:,.0f} | {r['ratio']:.3f} "
+            f"| {light['added_ms_per_step']:.2f} | {bare['samples_per_s']:,.0f} "
+            f"| {r['bare_ratio']:.3f} | {bare['added_ms_per_step']:.2f} "
             f"| {hand['gflops']:.1f} ({100 * hand['peak_fraction']:.0f}%) "
             f"| {light['gflops']:.1f} ({100 * light['peak_fraction']:.0f}%) |"
         )
-    lines += ["", f"FLOPs: {report['flops_formula']}.", ""]
+    lines += [
+        "",
+        "Adds ms/step: per round, a Lightning arm's milliseconds per step minus those of the hand "
+        "steps timed in turn with it (median over rounds): its fixed cost per step, which does "
+        "not grow with the network, so the ratio it leaves, hand ms / (hand ms + added ms), is "
+        "nearer 1 the longer a step takes.",
+        "",
+        f"FLOPs: {report['flops_formula']}.",
+        "",
+    ]
     return "\n".join(lines)
