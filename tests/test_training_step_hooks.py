@@ -108,21 +108,27 @@ class TinyModule(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
+def fit_tiny(callbacks: list[Callback], batches: int, **trainer_kwargs) -> pl.Trainer:
+    """One epoch of ``TinyModule`` on ``batches`` batches of 2, no logger or progress bar."""
+    data = torch.utils.data.TensorDataset(torch.randn(2 * batches, 2))
+    trainer = pl.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=callbacks,
+        **trainer_kwargs,
+    )
+    trainer.fit(TinyModule(), train_dataloaders=torch.utils.data.DataLoader(data, 2))
+    return trainer
+
+
 def test_lightning_skips_a_hook_that_is_none_and_calls_the_rest():
     # the contract skip_unimplemented_batch_hooks relies on: _call_callback_hooks skips a hook
     # that is not callable instead of failing
     counting, bare = CountingCallback(), Callback()
     skip_unimplemented_batch_hooks([counting, bare])
-    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(6, 2)), 2)
-    trainer = pl.Trainer(
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[counting, bare],
-    )
-    trainer.fit(TinyModule(), train_dataloaders=data)
+    trainer = fit_tiny([counting, bare], 3, enable_checkpointing=False)
     assert trainer.global_step == 3
     assert counting.calls == {"on_before_backward": 3, "on_train_batch_end": 3}
 
@@ -171,15 +177,8 @@ def test_a_step_checkpoint_keeps_its_batch_hook_and_saves_at_its_steps(tmp_path)
         tmp_path, "{step}", monitor=None, save_top_k=-1, every_n_train_steps=2
     )
     skip_unimplemented_batch_hooks([by_step])
-    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(10, 2)), 2)
-    trainer = pl.Trainer(
-        max_epochs=1,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[by_step],
-    )
-    trainer.fit(TinyModule(), train_dataloaders=data)
+    fit_tiny([by_step], 5)
+    assert callable(by_step.on_train_batch_end)
     assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == ["step=2.ckpt", "step=4.ckpt"]
 
 
