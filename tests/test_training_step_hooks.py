@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import (
@@ -74,6 +75,20 @@ def test_a_hook_set_on_the_instance_is_kept():
     assert callback.on_train_batch_start is None
 
 
+@pytest.fixture
+def checkpoint_batch_ends(monkeypatch) -> list[ModelCheckpoint]:
+    """Each ModelCheckpoint whose ``on_train_batch_end`` runs, once per call."""
+    calls: list[ModelCheckpoint] = []
+    original = ModelCheckpoint.on_train_batch_end
+
+    def spy(self, *args, **kwargs):
+        calls.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ModelCheckpoint, "on_train_batch_end", spy)
+    return calls
+
+
 class StepCheckpoint(ModelCheckpoint):
     """Overrides the batch-end hook: an override is never taken for the library's idle one."""
 
@@ -134,17 +149,9 @@ def test_lightning_skips_a_hook_that_is_none_and_calls_the_rest():
 
 
 def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(
-    mnist_dir, tmp_path, monkeypatch
+    mnist_dir, tmp_path, checkpoint_batch_ends
 ):
     # the CLI's checkpoints save at epoch ends, so their batch-end hook has nothing to do
-    checkpoint_batch_ends = []
-    original = ModelCheckpoint.on_train_batch_end
-
-    def spy(self, *args, **kwargs):
-        checkpoint_batch_ends.append(self)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(ModelCheckpoint, "on_train_batch_end", spy)
     counting = CountingCallback()
     args = [
         *tiny_args(mnist_dir, tmp_path),
@@ -203,3 +210,23 @@ def test_a_default_fit_makes_four_of_its_54_training_step_hook_calls(mnist_dir, 
             ("LiveProgressBar", "on_train_batch_end"),
         ]
     )
+
+
+def test_a_cli_checkpoint_given_every_n_train_steps_keeps_its_batch_hook(
+    mnist_dir, tmp_path, checkpoint_batch_ends
+):
+    args = [
+        *tiny_args(mnist_dir, tmp_path),
+        *("--checkpoint.every_n_train_steps", "2", "--trainer.max_epochs", "1"),
+        *("--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "1"),
+    ]
+    cli = run_cli(args, run=False)
+    by_step, last = (
+        next(cb for cb in cli.trainer.checkpoint_callbacks if cb._every_n_train_steps == steps)
+        for steps in (2, 0)
+    )
+    assert callable(by_step.on_train_batch_end)
+    assert last.on_train_batch_end is None  # the last-epoch checkpoint saves at epoch ends
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    # every batch, and only the checkpoint that needs it
+    assert checkpoint_batch_ends == [by_step] * 4
