@@ -166,6 +166,14 @@ def test_benchmark_writes_a_row_per_config_and_stdout_from_processes_on_a_termin
     assert "test-command" in table
     assert "the two Lightning fits swap places every round" in table
     assert "(b) adds ms/step" in table and "(c) adds ms/step" in table
+    for row in written["results"]:
+        hand, light, bare = row["hand"], row["lightning"], row["bare"]
+        cells = (
+            f"| {hand['ms_per_step']:.2f} | {light['samples_per_s']:,.0f} | {row['ratio']:.3f} "
+            f"| {light['added_ms_per_step']:.2f} | {bare['samples_per_s']:,.0f} "
+            f"| {row['bare_ratio']:.3f} | {bare['added_ms_per_step']:.2f} |"
+        )
+        assert cells in table
     assert "| rnn | rnn-8 (RNN) | 10 | terminal |" in table
     assert "| rnn | rnn-8 (RNN) | 10 | pipe |" in table
     assert any("rnn (pipe)" in message for message in messages)

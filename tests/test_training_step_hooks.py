@@ -126,13 +126,13 @@ class TinyModule(pl.LightningModule):
 def fit_tiny(callbacks: list[Callback], batches: int, **trainer_kwargs) -> pl.Trainer:
     """One epoch of ``TinyModule`` on ``batches`` batches of 2, no logger or progress bar."""
     data = torch.utils.data.TensorDataset(torch.randn(2 * batches, 2))
+    settings = {"logger": False, **trainer_kwargs}
     trainer = pl.Trainer(
         max_epochs=1,
-        logger=False,
         enable_progress_bar=False,
         enable_model_summary=False,
         callbacks=callbacks,
-        **trainer_kwargs,
+        **settings,
     )
     trainer.fit(TinyModule(), train_dataloaders=torch.utils.data.DataLoader(data, 2))
     return trainer
@@ -177,6 +177,51 @@ def test_the_cli_trainer_dispatches_each_batch_hook_only_where_implemented(
     assert checkpoint_batch_ends == []
     # the checkpoint callbacks still write the epoch's checkpoints
     assert all(Path(cb.best_model_path).is_file() for cb in cli.trainer.checkpoint_callbacks)
+
+
+class CallIdleHooks(Callback):
+    """At every batch, runs the library's own idle hooks on callbacks skipping them, recording
+    whether each changed the callback's attributes."""
+
+    def __init__(self, checkpoint: ModelCheckpoint, monitor: LearningRateMonitor) -> None:
+        self.checkpoint, self.monitor = checkpoint, monitor
+        self.changed: list[bool] = []
+        self.stats_read = 0  # learning rates the monitor read at a batch
+
+    def _read_stats(self, *args, **kwargs) -> dict:
+        self.stats_read += 1
+        return {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        before = dict(vars(self.monitor))
+        self.monitor._extract_stats = self._read_stats  # shadows the method for this call
+        try:
+            LearningRateMonitor.on_train_batch_start(
+                self.monitor, trainer, pl_module, batch, batch_idx
+            )
+        finally:
+            del self.monitor._extract_stats
+        self.changed.append(vars(self.monitor) != before)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        before = dict(vars(self.checkpoint))
+        ModelCheckpoint.on_train_batch_end(
+            self.checkpoint, trainer, pl_module, outputs, batch, batch_idx
+        )
+        self.changed.append(vars(self.checkpoint) != before)
+
+
+def test_the_skipped_library_hooks_do_nothing_under_those_settings(tmp_path):
+    # guards IDLE_HOOKS against a Lightning release that gives these hooks work
+    checkpoint = ModelCheckpoint(tmp_path, monitor=None, every_n_epochs=0, save_last=False)
+    monitor = LearningRateMonitor("epoch")
+    skip_unimplemented_batch_hooks([checkpoint, monitor])
+    assert checkpoint.on_train_batch_end is None and monitor.on_train_batch_start is None
+    caller = CallIdleHooks(checkpoint, monitor)
+    logger = pl.loggers.CSVLogger(tmp_path / "logs")
+    fit_tiny([checkpoint, monitor, caller], 4, logger=logger, log_every_n_steps=1)
+    assert caller.changed == [False] * 8 and caller.stats_read == 0
+    assert not list(tmp_path.glob("*.ckpt"))  # every_n_epochs=0: only batch ends could save
 
 
 def test_a_step_checkpoint_keeps_its_batch_hook_and_saves_at_its_steps(tmp_path):

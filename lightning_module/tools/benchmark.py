@@ -228,8 +228,7 @@ def added_ms_per_step(batch_size: int, rates: list[float], ratios: list[float]) 
     """Per round, the milliseconds a Lightning step took beyond the hand steps timed in turn with
     it: ``batch / rate - batch / hand_rate``, where ``hand_rate = rate / ratio``.
 
-    This is the arm's fixed cost per step, which does not grow with the network: the ratio it
-    leaves is ``hand_ms / (hand_ms + added_ms)``, nearer 1 the longer a step takes.
+    The arm's ratio to the hand loop is ``hand_ms / (hand_ms + added_ms)``.
     """
     return [
         1000 * batch_size * (1 - ratio) / rate for rate, ratio in zip(rates, ratios, strict=True)
@@ -413,9 +412,8 @@ def markdown_report(report: dict[str, Any]) -> str:
     lines += [
         "",
         "Adds ms/step: per round, a Lightning arm's milliseconds per step minus those of the hand "
-        "steps timed in turn with it (median over rounds): its fixed cost per step, which does "
-        "not grow with the network, so the ratio it leaves, hand ms / (hand ms + added ms), is "
-        "nearer 1 the longer a step takes.",
+        "steps timed in turn with it (median over rounds); the ratio is hand ms / (hand ms + "
+        "added ms).",
         "",
         f"FLOPs: {report['flops_formula']}.",
         "",

@@ -8,10 +8,12 @@ calls do nothing. Lightning skips a hook that is not callable
 sets each per-batch hook a callback's class leaves as ``Callback``'s no-op to None on that
 instance; the other hooks are called unchanged.
 
-Two library hooks do nothing under some settings, fixed when the callback is built, and are
-skipped the same way (``IDLE_HOOKS``): ``ModelCheckpoint.on_train_batch_end`` without
-``every_n_train_steps`` or ``train_time_interval`` (it checks both and returns), and
-``LearningRateMonitor.on_train_batch_start`` with ``logging_interval="epoch"``.
+Two library hooks do nothing under some constructor settings, and are skipped the same way
+(``IDLE_HOOKS``): ``ModelCheckpoint.on_train_batch_end`` without ``every_n_train_steps`` or
+``train_time_interval`` (it checks both and returns), and
+``LearningRateMonitor.on_train_batch_start`` with ``logging_interval="epoch"``. The decision is
+taken once, when the trainer is built; a test runs both library hooks under those settings and
+checks that they still change nothing.
 """
 
 from __future__ import annotations
