@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from scripts_loader import CONFIG_DIR, load_script
 from tiny_cli import tiny_args
 
@@ -26,11 +27,13 @@ def test_each_config_and_seed_is_one_timed_cli_run_with_its_accuracies(mnist_dir
     assert summary["min_test_acc"] == min(run["test_acc"] for run in report["runs"])
     assert {"cpus", "torch", "torch_threads"} <= set(report["environment"])
     assert report["matmul_peak"]["size"] == 2048 and report["matmul_peak"]["gflops"] > 0
+    assert report["matmul_peak"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert report["stdout"] == "terminal"  # as a user's terminal window, the default
     table = (results / "time_to_accuracy.md").read_text()
     assert "| lstm | 2 |" in table and "python scripts/time_to_accuracy.py lstm" in table
     assert "output to a terminal" in table
     assert f"fp32 matmul peak {report['matmul_peak']['gflops']:,.0f} GFLOP/s" in table
+    assert f"torch.mm on {report['matmul_peak']['device']}, best of 5" in table
     assert not (results / "time_to_accuracy.partial.json").exists()  # complete: dropped
 
 
@@ -86,11 +89,20 @@ def test_the_matmul_peak_runs_on_the_runs_threads_and_leaves_this_processs_threa
     seen: list[int] = []
     measure = tool.measure_matmul_peak
 
-    def recording(size):
-        seen.append(torch.get_num_threads())
-        return measure(size, repeats=1)
+    def recording(size, device):
+        seen.append((torch.get_num_threads(), device))
+        return measure(size, repeats=1, device=device)
 
     monkeypatch.setattr(tool, "measure_matmul_peak", recording)
     assert tool.matmul_peak(64, threads=1) > 0
-    assert seen == [1]
+    assert seen == [(1, "cpu")]
     assert torch.get_num_threads() == before
+
+
+def test_the_peak_is_measured_on_the_gpu_the_runs_train_on(monkeypatch):
+    from lightning_module.tools import speed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert speed.peak_device() == "cuda"  # rnn-mnist fit's accelerator "auto" picks the GPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert speed.peak_device() == "cpu"

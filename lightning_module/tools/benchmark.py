@@ -56,7 +56,7 @@ from lightning_module.tools.benchmark_arms import (
     run_round,
 )
 from lightning_module.tools.reproduce import DEFAULT_CONFIGS, resolve_config
-from lightning_module.tools.speed import measure_matmul_peak
+from lightning_module.tools.speed import measure_matmul_peak, peak_device
 from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
 from lightning_module.utils.atomic import write_partial_report, write_report
 from lightning_module.utils.checks import require_choice, require_int
@@ -336,7 +336,7 @@ def run_benchmark(
     ]  # all checked before work
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = peak_device()
     peak = measure_matmul_peak(settings.matmul_size, device=device)
     say(f"fp32 matmul peak ({settings.matmul_size}^2, {device}): {peak:,.0f} GFLOP/s")
     report: dict[str, Any] = {

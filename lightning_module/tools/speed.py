@@ -20,6 +20,12 @@ def synchronized_now(device: torch.device) -> float:
     return time.perf_counter()
 
 
+def peak_device() -> str:
+    """Where ``rnn-mnist fit`` trains by default (``accelerator="auto"``): "cuda" when torch sees
+    a GPU, else "cpu"; so the peak is measured where the runs it is reported with trained."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def measure_matmul_peak(size: int = 2048, repeats: int = 5, device: str = "cpu") -> float:
     """Best fp32 ``torch.mm`` rate over ``repeats`` products of two (size, size) matrices, GFLOP/s.
 

@@ -3,8 +3,9 @@
 Per run: the wall time from starting the process to the end of its post-fit test, epochs
 trained, the best validation accuracy and the test accuracy of the tested checkpoint. Each run
 writes to a pseudo-terminal (as in a user's terminal window, progress bar and all) or a pipe.
-The report also gives the machine's fp32 matmul peak, measured first on the runs' threads, so
-that reports from machines of different speeds (or one machine on a slow day) can be told apart.
+The report also gives the machine's fp32 matmul peak, measured first on the runs' device and
+threads, so that reports from machines of different speeds (or one machine on a slow day) can
+be told apart.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from lightning_module.cli import console_command
 from lightning_module.tools.reproduce import resolve_config
-from lightning_module.tools.speed import measure_matmul_peak
+from lightning_module.tools.speed import measure_matmul_peak, peak_device
 from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
 from lightning_module.utils.atomic import write_partial_report, write_report
 from lightning_module.utils.checks import require_choice
@@ -105,7 +106,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{env['cpus']} CPU(s), {env['machine']}, torch {env['torch']}, "
         f"threads {report['threads'] or 'torch default'}, fp32 matmul peak "
         f"{report['matmul_peak']['gflops']:,.0f} GFLOP/s ({report['matmul_peak']['size']}^2 "
-        f"torch.mm, best of 5), output to a {report['stdout']}; wall time from starting "
+        f"torch.mm on {report['matmul_peak']['device']}, best of 5), output to a "
+        f"{report['stdout']}; wall time from starting "
         "`rnn-mnist fit` to the end of its test.",
         "",
         "| config | seeds | median wall | max wall | median epochs | test acc (min / median) |",
@@ -130,13 +132,14 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def matmul_peak(size: int, threads: int | None) -> float:
-    """``measure_matmul_peak`` on ``threads`` threads (None: this process's), GFLOP/s."""
+def matmul_peak(size: int, threads: int | None, device: str = "cpu") -> float:
+    """``measure_matmul_peak`` on ``device``, with ``threads`` CPU threads (None: this
+    process's), GFLOP/s."""
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return measure_matmul_peak(size)
+        return measure_matmul_peak(size, device=device)
     finally:
         torch.set_num_threads(before)
 
@@ -164,7 +167,10 @@ def time_to_accuracy(
     report: dict[str, Any] = {
         "command": command, "threads": threads, "stdout": stdout, "environment": environment(),
         "cli": shlex.join(console_command()), "runs": [], "summary": [],
-        "matmul_peak": {"size": matmul_size, "gflops": matmul_peak(matmul_size, threads)},
+    }  # fmt: skip
+    device = peak_device()
+    report["matmul_peak"] = {
+        "size": matmul_size, "device": device, "gflops": matmul_peak(matmul_size, threads, device),
     }  # fmt: skip
     for path in paths:
         for seed in seeds:
