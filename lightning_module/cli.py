@@ -88,7 +88,7 @@ from lightning_module.training.run_folders import (
     run_root,
     version_of,
 )
-from lightning_module.training.step_hooks import skip_unimplemented_batch_hooks
+from lightning_module.training.step_hooks import skip_idle_batch_hooks
 from lightning_module.utils.checks import (
     require_choice,
     require_writable_file,
@@ -366,7 +366,7 @@ class RNNMnistCLI(LightningCLI):
             trainer.callbacks = [
                 cb for cb in trainer.callbacks if not isinstance(cb, PredictionCSVWriter)
             ]
-        skip_unimplemented_batch_hooks(trainer.callbacks)
+        skip_idle_batch_hooks(trainer.callbacks)
         return trainer
 
     def _evaluation_logger(self) -> TensorBoardLogger | bool:

@@ -94,7 +94,7 @@ def test_the_matmul_peak_runs_on_the_runs_threads_and_leaves_this_processs_threa
         return measure(size, repeats=1, device=device)
 
     monkeypatch.setattr(tool, "measure_matmul_peak", recording)
-    assert tool.matmul_peak(64, threads=1) > 0
+    assert tool.matmul_peak(64, threads=1, device="cpu") > 0
     assert seen == [(1, "cpu")]
     assert torch.get_num_threads() == before
 

@@ -22,7 +22,7 @@ from lightning_module.training.step_hooks import (
     BATCH_HOOKS,
     idle,
     implements,
-    skip_unimplemented_batch_hooks,
+    skip_idle_batch_hooks,
 )
 
 
@@ -48,7 +48,7 @@ class SubclassedCounter(CountingCallback):
 
 def test_only_the_hooks_a_class_leaves_as_no_ops_are_set_to_none():
     counting, inherited = CountingCallback(), SubclassedCounter()
-    skipped = skip_unimplemented_batch_hooks([counting, inherited])
+    skipped = skip_idle_batch_hooks([counting, inherited])
     implemented = {"on_before_backward", "on_train_batch_end", "on_validation_batch_end"}
     for callback in (counting, inherited):
         for hook in BATCH_HOOKS:
@@ -69,7 +69,7 @@ def test_a_hook_set_on_the_instance_is_kept():
         pass
 
     callback.on_after_backward = own_hook
-    skip_unimplemented_batch_hooks([callback])
+    skip_idle_batch_hooks([callback])
     assert callable(callback.on_after_backward)
     assert callback.on_after_backward is own_hook
     assert callback.on_train_batch_start is None
@@ -90,7 +90,7 @@ def checkpoint_batch_ends(monkeypatch) -> list[ModelCheckpoint]:
 
 
 class StepCheckpoint(ModelCheckpoint):
-    """Overrides the batch-end hook: an override is never taken for the library's idle one."""
+    """Overrides the batch-end hook, so its own hook runs whatever its settings."""
 
     def on_train_batch_end(self, *args, **kwargs) -> None:
         super().on_train_batch_end(*args, **kwargs)
@@ -102,9 +102,7 @@ def test_library_hooks_are_skipped_only_under_the_settings_that_make_them_idle()
     overridden = StepCheckpoint()
     per_epoch, per_step = LearningRateMonitor("epoch"), LearningRateMonitor("step")
     every = LearningRateMonitor()  # None: logs at both intervals
-    skip_unimplemented_batch_hooks(
-        [by_epoch, by_step, by_time, overridden, per_epoch, per_step, every]
-    )
+    skip_idle_batch_hooks([by_epoch, by_step, by_time, overridden, per_epoch, per_step, every])
     assert by_epoch.on_train_batch_end is None
     assert all(callable(cb.on_train_batch_end) for cb in (by_step, by_time, overridden))
     assert per_epoch.on_train_batch_start is None
@@ -123,26 +121,26 @@ class TinyModule(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
-def fit_tiny(callbacks: list[Callback], batches: int, **trainer_kwargs) -> pl.Trainer:
-    """One epoch of ``TinyModule`` on ``batches`` batches of 2, no logger or progress bar."""
+def fit_tiny(callbacks: list[Callback], batches: int, logger=False, **trainer_kwargs) -> pl.Trainer:
+    """One epoch of ``TinyModule`` on ``batches`` batches of 2, no progress bar."""
     data = torch.utils.data.TensorDataset(torch.randn(2 * batches, 2))
-    settings = {"logger": False, **trainer_kwargs}
     trainer = pl.Trainer(
         max_epochs=1,
+        logger=logger,
         enable_progress_bar=False,
         enable_model_summary=False,
         callbacks=callbacks,
-        **settings,
+        **trainer_kwargs,
     )
     trainer.fit(TinyModule(), train_dataloaders=torch.utils.data.DataLoader(data, 2))
     return trainer
 
 
 def test_lightning_skips_a_hook_that_is_none_and_calls_the_rest():
-    # the contract skip_unimplemented_batch_hooks relies on: _call_callback_hooks skips a hook
+    # the contract skip_idle_batch_hooks relies on: _call_callback_hooks skips a hook
     # that is not callable instead of failing
     counting, bare = CountingCallback(), Callback()
-    skip_unimplemented_batch_hooks([counting, bare])
+    skip_idle_batch_hooks([counting, bare])
     trainer = fit_tiny([counting, bare], 3, enable_checkpointing=False)
     assert trainer.global_step == 3
     assert counting.calls == {"on_before_backward": 3, "on_train_batch_end": 3}
@@ -215,7 +213,7 @@ def test_the_skipped_library_hooks_do_nothing_under_those_settings(tmp_path):
     # guards IDLE_HOOKS against a Lightning release that gives these hooks work
     checkpoint = ModelCheckpoint(tmp_path, monitor=None, every_n_epochs=0, save_last=False)
     monitor = LearningRateMonitor("epoch")
-    skip_unimplemented_batch_hooks([checkpoint, monitor])
+    skip_idle_batch_hooks([checkpoint, monitor])
     assert checkpoint.on_train_batch_end is None and monitor.on_train_batch_start is None
     caller = CallIdleHooks(checkpoint, monitor)
     logger = pl.loggers.CSVLogger(tmp_path / "logs")
@@ -228,7 +226,7 @@ def test_a_step_checkpoint_keeps_its_batch_hook_and_saves_at_its_steps(tmp_path)
     by_step = ModelCheckpoint(
         tmp_path, "{step}", monitor=None, save_top_k=-1, every_n_train_steps=2
     )
-    skip_unimplemented_batch_hooks([by_step])
+    skip_idle_batch_hooks([by_step])
     fit_tiny([by_step], 5)
     assert callable(by_step.on_train_batch_end)
     assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == ["step=2.ckpt", "step=4.ckpt"]

@@ -132,7 +132,7 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def matmul_peak(size: int, threads: int | None, device: str = "cpu") -> float:
+def matmul_peak(size: int, threads: int | None, device: str) -> float:
     """``measure_matmul_peak`` on ``device``, with ``threads`` CPU threads (None: this
     process's), GFLOP/s."""
     before = torch.get_num_threads()
@@ -164,13 +164,12 @@ def time_to_accuracy(
     require_choice("stdout", stdout, STDOUT_KINDS)
     paths = [resolve_config(name, config_dir) for name in configs]  # all checked before work
     results_dir = Path(results_dir)
+    device = peak_device()
+    peak = matmul_peak(matmul_size, threads, device)
     report: dict[str, Any] = {
         "command": command, "threads": threads, "stdout": stdout, "environment": environment(),
         "cli": shlex.join(console_command()), "runs": [], "summary": [],
-    }  # fmt: skip
-    device = peak_device()
-    report["matmul_peak"] = {
-        "size": matmul_size, "device": device, "gflops": matmul_peak(matmul_size, threads, device),
+        "matmul_peak": {"size": matmul_size, "device": device, "gflops": peak},
     }  # fmt: skip
     for path in paths:
         for seed in seeds:

@@ -4,7 +4,7 @@ Lightning calls every callback at every hook, each call with its profiler contex
 ``state_key`` formatted for it (a ``repr`` of a dict for the checkpoint and early-stopping
 callbacks); most callbacks implement few of the six hooks of a training step, so most of those
 calls do nothing. Lightning skips a hook that is not callable
-(``pytorch_lightning.trainer.call._call_callback_hooks``), so ``skip_unimplemented_batch_hooks``
+(``pytorch_lightning.trainer.call._call_callback_hooks``), so ``skip_idle_batch_hooks``
 sets each per-batch hook a callback's class leaves as ``Callback``'s no-op to None on that
 instance; the other hooks are called unchanged.
 
@@ -62,7 +62,7 @@ def implements(callback: Callback, hook: str) -> bool:
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
 
-def skip_unimplemented_batch_hooks(callbacks: Iterable[Callback]) -> list[tuple[str, str]]:
+def skip_idle_batch_hooks(callbacks: Iterable[Callback]) -> list[tuple[str, str]]:
     """Set each of ``BATCH_HOOKS`` that a callback does not implement, or that is ``idle``, to
     None on it.
 
