@@ -15,19 +15,15 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
+from data.checks import check_fraction, check_int
 from data.datasets import TensorPairDataset, passthrough_collate
 from data.download import default_data_dir, ensure_downloaded, missing_data_message, missing_files
 from data.errors import MNISTDataError
 from data.folder import load_image_folder
 from data.idx import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, raw_folder, read_split
 from data.samplers import EpochShuffleSampler, eval_sampler
-from lightning_module.utils.checks import require_int, require_number
 
 MNIST_TRAIN_SIZE = 60_000
-
-
-def _require_int(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    return require_int(name, value, minimum, maximum, error=MNISTDataError)
 
 
 class MNISTDataModule(pl.LightningDataModule):
@@ -72,16 +68,16 @@ class MNISTDataModule(pl.LightningDataModule):
         predict_dir: str | None = None,
     ) -> None:
         super().__init__()
-        self.batch_size = _require_int("batch_size", batch_size, 1)
+        self.batch_size = check_int("batch_size", batch_size, 1)
         if val_size == 0 and not isinstance(val_size, bool):
             raise MNISTDataError(
                 "val_size must be >= 1, got 0: the validation loss decides early stopping, the "
                 "best checkpoint and the plateau learning-rate schedule"
             )
-        self.val_size = _require_int("val_size", val_size, 1, MNIST_TRAIN_SIZE - 1)
-        self.num_workers = _require_int("num_workers", num_workers, 0)
-        self.seed = _require_int("seed", seed, 0)
-        require_number("train_fraction", train_fraction, 0, 1, low_open=True, error=MNISTDataError)
+        self.val_size = check_int("val_size", val_size, 1, MNIST_TRAIN_SIZE - 1)
+        self.num_workers = check_int("num_workers", num_workers, 0)
+        self.seed = check_int("seed", seed, 0)
+        check_fraction("train_fraction", train_fraction)
         if on_device and num_workers > 0:
             raise MNISTDataError(
                 f"on_device=True needs num_workers=0 (got num_workers={num_workers}): "

@@ -40,7 +40,8 @@ a traceback. Every output location and data file is checked before training star
 from __future__ import annotations
 
 import errno
-import gc
+import inspect
+import logging
 import os
 import sys
 from pathlib import Path
@@ -55,28 +56,32 @@ from pytorch_lightning.callbacks import (
     ModelCheckpoint,
     ProgressBar,
 )
-from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from pytorch_lightning.cli import (
+    LightningArgumentParser,
+    LightningCLI,
+    SaveConfigCallback,
+    instantiate_class,
+)
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from data import MNISTDataError, MNISTDataModule
-from lightning_module.model import (
-    ARCHITECTURE_HPARAMS,
-    TRAIN_METRICS,
-    VALIDATION_METRICS,
-    RecurrentClassifier,
-)
+from lightning_module.model import TRAIN_METRICS, VALIDATION_METRICS, RecurrentClassifier
 from lightning_module.pretrained import resolve_ckpt_path_in_config
 from lightning_module.training.checkpoint_io import (
+    ARCHITECTURE_HPARAMS,
     AtomicTorchCheckpointIO,
     CheckpointError,
+    architecture_differences,
     read_checkpoint,
 )
+from lightning_module.training.command_settings import given_model_settings
 from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
 from lightning_module.training.predictions import PredictionCSVWriter
-from lightning_module.training.progress import LiveProgressBar
+from lightning_module.training.progress import LiveProgressBar, drawing_a_bar
+from lightning_module.training.run_config import RunConfigCallback
 from lightning_module.training.run_folders import (
     CHECKPOINT_FOLDER,
     LATEST_LINK,
@@ -88,7 +93,7 @@ from lightning_module.training.run_folders import (
     run_root,
     version_of,
 )
-from lightning_module.training.step_hooks import skip_idle_batch_hooks
+from lightning_module.training.tensorboard_figures import TensorBoardFigures
 from lightning_module.utils.checks import (
     require_choice,
     require_writable_file,
@@ -99,8 +104,6 @@ DEFAULT_SEED = 1234
 DEFAULT_ROOT_DIR = "runs"
 LAST_CHECKPOINT_NAME = "last"  # ModelCheckpoint.CHECKPOINT_NAME_LAST: what ckpt_path="last" finds
 BEST_CHECKPOINT_NAME = "best"  # the default checkpoint.filename
-# What decides the meaning of the weights: a checkpoint must agree with the command on these.
-WEIGHT_HPARAMS = (*ARCHITECTURE_HPARAMS, "permute_seed")
 # Metrics the model logs, so the only values early stopping / checkpointing can monitor.
 MONITORABLE = (*VALIDATION_METRICS, *TRAIN_METRICS)
 
@@ -122,6 +125,8 @@ class ConfigurationError(ValueError):
 
 # ckpt_path values that Lightning resolves itself rather than as a file path.
 LIGHTNING_CHECKPOINT_NAMES = ("hpc", "registry")
+LIGHTNING_RANK_ZERO_LOGGER = "pytorch_lightning.utilities.rank_zero"
+TIP_MARKER = "\U0001f4a1 Tip:"
 # What main() reports as one "rnn-mnist: error: ..." line instead of a traceback.
 KNOWN_ERRORS = (ConfigurationError, MNISTDataError, CheckpointError, NonFiniteLossError)
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -133,18 +138,15 @@ def _say_early(message: str) -> None:
     print(message, flush=True)
 
 
-def explicit_config(parser: LightningArgumentParser, args: Any) -> Namespace:
-    """What the command itself sets (config files and options), without any default.
+def quiet_lightning_tips() -> None:
+    """Drop Lightning's advertising tips (cloud logging, model registry) from its info log.
 
-    Parsed again with ``defaults=False``; links are skipped (they read default values) and so
-    is validation (required values may come from defaults).
+    They are log records of Lightning's rank-zero logger; a test fails if one reaches a run's
+    output, so a renamed logger cannot bring them back unnoticed.
     """
-    from jsonargparse._link_arguments import skip_apply_links
-
-    if isinstance(args, (dict, Namespace)):
-        return Namespace(args) if isinstance(args, dict) else args
-    with skip_apply_links():
-        return parser.parse_args(args, defaults=False, _skip_validation=True)
+    logging.getLogger(LIGHTNING_RANK_ZERO_LOGGER).addFilter(
+        lambda record: not str(record.msg).lstrip().startswith(TIP_MARKER)
+    )
 
 
 def _logger_save_dir_and_name(logger: Any) -> tuple[Any, Any] | None:
@@ -194,8 +196,6 @@ class RNNMnistCLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(PredictionCSVWriter, "predictions")
-        # Runs go under --trainer.default_root_dir unless the logger's save_dir is given.
-        parser.link_arguments("trainer.default_root_dir", "trainer.logger.init_args.save_dir")
 
     # -- parsing: where runs go, which checkpoint, and whether it agrees with the command ------
 
@@ -205,11 +205,13 @@ class RNNMnistCLI(LightningCLI):
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return
-        explicit = explicit_config(parser, args).get(subcommand) or Namespace()
-        self._explicit_model = dict((explicit.get("model") or Namespace()).items())
-        self._given_save_dir = explicit.get("trainer.logger.init_args.save_dir")
-        self._keep_given_save_dir()
         config = self.config[subcommand]
+        self._follow_default_root_dir(config)
+        argv = args.as_dict() if isinstance(args, Namespace) else args
+        given = given_model_settings(
+            self.config, subcommand, sys.argv[1:] if argv is None else argv
+        )
+        self._command_model = {name: config.model[name] for name in given if name in config.model}
         self._run_root = self._config_run_root(config)
         ckpt_path = self._resolve_ckpt_path(subcommand, config.get("ckpt_path"))
         config.ckpt_path = ckpt_path
@@ -224,13 +226,15 @@ class RNNMnistCLI(LightningCLI):
         if subcommand == "fit":
             self._resume_folder = run_folder_of(ckpt_path, self._run_root)
 
-    def _keep_given_save_dir(self) -> None:
-        """A save_dir the command gives wins over the default_root_dir link, which every
-        parse (the checkpoint's hyperparameters' included) applies again."""
-        logger = self.config[self.config.subcommand].trainer.get("logger")
-        if self._given_save_dir is not None and isinstance(logger, Namespace):
-            if "init_args" in logger:
-                logger.init_args.save_dir = self._given_save_dir
+    @staticmethod
+    def _follow_default_root_dir(config: Namespace) -> None:
+        """Runs go under ``trainer.default_root_dir`` unless the logger's save_dir is given
+        (the default logger's save_dir is empty: "follow default_root_dir")."""
+        loggers = config.trainer.get("logger")
+        for logger in loggers if isinstance(loggers, list) else [loggers]:
+            init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
+            if init_args is not None and init_args.get("save_dir") == "":
+                init_args.save_dir = config.trainer.get("default_root_dir") or DEFAULT_ROOT_DIR
 
     @staticmethod
     def _config_run_root(config: Namespace) -> Path:
@@ -270,22 +274,21 @@ class RNNMnistCLI(LightningCLI):
         """Refuse a checkpoint whose architecture differs from the command's; say what it sets."""
         if not saved:
             return  # no hyperparameters: loading checks the weights' shapes
-        asked = self._explicit_model
-        compared = [name for name in WEIGHT_HPARAMS if name in saved]
-        if not saved.get("permute") and not asked.get("permute"):
-            compared = [name for name in compared if name != "permute_seed"]  # no permutation
-        differences = [
-            f"{name}={asked[name]!r} (the checkpoint has {saved[name]!r})"
-            for name in compared
-            if name in asked and asked[name] != saved[name]
-        ]
+        asked = self._command_model
+        differences = architecture_differences(saved, asked)
         if differences:
+            listed = ", ".join(
+                f"{name}={value!r} (the checkpoint has {found!r})"
+                for name, value, found in differences
+            )
             raise ConfigurationError(
                 f"checkpoint {ckpt_path} does not match the model this command asks for: "
-                f"{', '.join(differences)}. Drop these --model.* options (or the config's model "
-                "section) to use the checkpoint's architecture, or pass the config that "
-                "trained it"
+                f"{listed}. Drop these --model.* options (or the config's model section) to use "
+                "the checkpoint's architecture, or pass the config that trained it"
             )
+        compared = [name for name in ARCHITECTURE_HPARAMS if name in saved]
+        if not saved.get("permute") and not asked.get("permute"):
+            compared = [name for name in compared if name != "permute_seed"]  # no permutation
         taken = [name for name in compared if name not in asked]
         if len(taken) == len(compared):
             listed = ", ".join(f"{name}={saved[name]!r}" for name in taken)
@@ -300,20 +303,16 @@ class RNNMnistCLI(LightningCLI):
         if changed:
             _say_early(f"using the checkpoint's {', '.join(changed)}")
 
-    def _parse_ckpt_path(self) -> None:
-        """Lightning's merge of the checkpoint's hyperparameters, then the command's own values.
-
-        The architecture already agrees (``_check_architecture``); any other model setting the
-        command gives (e.g. ``--model.gru_impl``) wins over the checkpoint's, said in one line.
+    def before_instantiate_classes(self) -> None:
+        """After LightningCLI merged the checkpoint's hyperparameters: the command's own model
+        settings win over the checkpoint's (the architecture already agrees), said in one line.
         """
-        super()._parse_ckpt_path()
         subcommand = self.config.get("subcommand")
         if not subcommand or not self.config[subcommand].get("ckpt_path"):
             return
-        self._keep_given_save_dir()
         model = self.config[subcommand].model
-        for name, value in self._explicit_model.items():
-            if name in WEIGHT_HPARAMS or model.get(name) == value:
+        for name, value in self._command_model.items():
+            if name in ARCHITECTURE_HPARAMS or model.get(name) == value:
                 continue
             _say_early(f"using the command's {name}={value!r} (the checkpoint has {model[name]!r})")
             model[name] = value
@@ -332,20 +331,25 @@ class RNNMnistCLI(LightningCLI):
         except (ValueError, MisconfigurationException) as exc:
             raise ConfigurationError(str(exc)) from exc
 
-    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Callback]):
-        # the project's progress bar replaces Lightning's default one, unless the bar is off
-        # or the user configured a progress bar of their own
-        given = [*(config.get("callbacks") or []), *callbacks]
-        if config.get("enable_progress_bar") is not False and not any(
+    def _progress_bar_callbacks(self) -> list[Callback]:
+        """The trainer config's callbacks, plus the project's progress bar in place of Lightning's
+        default one, unless the bar is off or the user configured a progress bar of their own."""
+        trainer_config = self.config_init[self.subcommand]["trainer"]
+        callbacks = trainer_config.get("callbacks") or []
+        callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
+        given = [*callbacks, *self.trainer_defaults.get("callbacks", [])]
+        if trainer_config.get("enable_progress_bar") is not False and not any(
             isinstance(callback, ProgressBar) for callback in given
         ):
-            callbacks = [*callbacks, LiveProgressBar()]
-        return super()._instantiate_trainer(config, callbacks)
+            callbacks.append(LiveProgressBar())
+        return callbacks
 
     def instantiate_trainer(self, **kwargs: Any):
         evaluating = self.subcommand in ("validate", "test", "predict")
         if evaluating:
             kwargs["logger"] = self._evaluation_logger()
+        if self.subcommand is not None:
+            kwargs.setdefault("callbacks", self._progress_bar_callbacks())
         trainer = super().instantiate_trainer(**kwargs)
         if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
             trainer.strategy.checkpoint_io = AtomicTorchCheckpointIO()
@@ -366,7 +370,6 @@ class RNNMnistCLI(LightningCLI):
             trainer.callbacks = [
                 cb for cb in trainer.callbacks if not isinstance(cb, PredictionCSVWriter)
             ]
-        skip_idle_batch_hooks(trainer.callbacks)
         return trainer
 
     def _evaluation_logger(self) -> TensorBoardLogger | bool:
@@ -468,10 +471,7 @@ class RNNMnistCLI(LightningCLI):
             folder = None
         folder = folder or claim_run_folder(root)
         self.run_folder = folder
-        if trainer.loggers:
-            trainer.loggers[0]._version = version_of(folder)  # its log_dir: the run folder
-        else:
-            trainer._default_root_dir = str(folder)  # Lightning's log_dir without a logger
+        self._log_into(folder)
         # Absolute and resolved: a checkpoint restores its ModelCheckpoint state (best score,
         # best path) only into the same dirpath, whatever the working folder of the resume.
         checkpoints = str(folder.resolve() / CHECKPOINT_FOLDER)
@@ -479,12 +479,31 @@ class RNNMnistCLI(LightningCLI):
             if isinstance(callback, ModelCheckpoint) and callback.dirpath is None:
                 callback.dirpath = checkpoints
         resumed = folder == self._resume_folder
-        if resumed:  # the run's first config.yaml stays; each resume adds its own
-            for callback in trainer.callbacks:
-                if isinstance(callback, SaveConfigCallback):
+        for callback in trainer.callbacks:
+            if isinstance(callback, RunConfigCallback):
+                callback.folder = folder
+                if resumed:  # the run's first config.yaml stays; each resume adds its own
                     callback.config_filename = free_name(folder, "config.resumed_{}.yaml")
         self._say(f"run folder: {folder}{' (resumed)' if resumed else ''}")
         point_latest(root)
+
+    def _log_into(self, folder: Path) -> None:
+        """Replace the first logger by the same one writing into ``folder`` (its version).
+
+        A logger whose class takes no ``version`` (neither TensorBoard's nor CSV's) keeps its
+        own folder; the run's checkpoints and config still go to ``folder``.
+        """
+        trainer = self.trainer
+        loggers = self.config[self.subcommand].trainer.get("logger")
+        first = loggers[0] if isinstance(loggers, list) and loggers else loggers
+        if not trainer.loggers or not isinstance(first, Namespace) or "class_path" not in first:
+            return
+        init = first.clone().as_dict()
+        logger_class = type(trainer.loggers[0])
+        if "version" not in inspect.signature(logger_class).parameters:
+            return
+        init.setdefault("init_args", {})["version"] = version_of(folder)
+        trainer.loggers = [instantiate_class((), init), *trainer.loggers[1:]]
 
     def after_fit(self) -> None:
         trainer = self.trainer
@@ -505,6 +524,13 @@ class RNNMnistCLI(LightningCLI):
             self._say(
                 f"checkpoints: {os.path.dirname(best)}   (resume: --ckpt_path last; test: "
                 f"--ckpt_path best{via})"
+            )
+
+    def after_test(self) -> None:
+        logger = self.trainer.logger
+        if isinstance(logger, TensorBoardLogger) and os.path.isdir(logger.log_dir):
+            self._say(
+                f"TensorBoard logs: {logger.log_dir}   (tensorboard --logdir {logger.log_dir})"
             )
 
     def after_predict(self) -> None:
@@ -530,6 +556,7 @@ def run_cli(
     # which x86 CPUs compute many times more slowly than normal numbers. Flushing them to zero
     # changes nothing above 1.2e-38.
     torch.set_flush_denormal(True)
+    quiet_lightning_tips()
     return RNNMnistCLI(
         RecurrentClassifier,
         MNISTDataModule,
@@ -537,21 +564,28 @@ def run_cli(
         trainer_defaults={
             "max_epochs": 100,
             "default_root_dir": DEFAULT_ROOT_DIR,
-            "profiler": {"class_path": "lightning_module.training.no_profiler.NoProfiler"},
             "logger": {
                 "class_path": "pytorch_lightning.loggers.TensorBoardLogger",
-                "init_args": {"name": "rnn-mnist", "default_hp_metric": False},
+                # save_dir "": the run root follows --trainer.default_root_dir
+                "init_args": {"name": "rnn-mnist", "save_dir": "", "default_hp_metric": False},
             },
             "callbacks": [
                 last_checkpoint_callback(),
                 EpochSeed(),
                 NonFiniteLossGuard(),
+                TensorBoardFigures(),
                 *(extra_callbacks or []),
             ],
         },
-        save_config_kwargs={"overwrite": True},
+        save_config_callback=RunConfigCallback,
         auto_configure_optimizers=False,  # the model's lr / lr_schedule are the one way to set them
-        parser_kwargs={"description": "Train and use recurrent classifiers on sequential MNIST."},
+        # checkpoints' hyperparameters stay the model's own arguments (no "_instantiator" entry)
+        load_from_checkpoint_support=False,
+        parser_kwargs={
+            "description": "Train and use recurrent classifiers on sequential MNIST.",
+            "epilog": "Also: 'rnn-mnist demo' draws a digit in the browser and classifies it "
+            "(the 'demo' extra; rnn-mnist demo --help).",
+        },
         args=args,
         run=run,
     )
@@ -582,16 +616,16 @@ def main(args: list[str] | None = None) -> int:
     try:
         return run_cli(args).exit_code
     except KNOWN_ERRORS as exc:
-        print(f"rnn-mnist: error: {exc}", file=sys.stderr, flush=True)
+        print(f"{own_line()}rnn-mnist: error: {exc}", file=sys.stderr, flush=True)
         return 2 if isinstance(exc, ConfigurationError) else 1
     except OSError as exc:
         if exc.errno not in DISK_FULL:
             raise
         where = f" writing {exc.filename}" if exc.filename else ""
         print(
-            f"rnn-mnist: error: no space left on the device{where} ({exc.strerror}); every "
-            "checkpoint is written whole or not at all, so those of the last finished epoch are "
-            "intact: free some space, then resume with --ckpt_path last",
+            f"{own_line()}rnn-mnist: error: no space left on the device{where} "
+            f"({exc.strerror}); every checkpoint is written whole or not at all, so those of the "
+            "last finished epoch are intact: free some space, then resume with --ckpt_path last",
             file=sys.stderr,
             flush=True,
         )
@@ -603,15 +637,13 @@ def main(args: list[str] | None = None) -> int:
             torch.distributed.destroy_process_group()
 
 
-def command() -> int:
-    """The ``rnn-mnist`` command (its console script, and ``python -m lightning_module.cli``).
+def own_line() -> str:
+    """A line break when a progress bar's line is unfinished, so an error starts on its own."""
+    return "\n" if drawing_a_bar() else ""
 
-    ``main`` in a process of its own. The objects the imports made (torch's, Lightning's and
-    their dependencies') live as long as the process, so they are moved out of the garbage
-    collector's reach first (``gc.freeze``): its full passes, and the clean-up at interpreter
-    exit, then skip them instead of walking them all.
-    """
-    gc.freeze()
+
+def command() -> int:
+    """The ``rnn-mnist`` command (its console script, and ``python -m lightning_module.cli``)."""
     return main()
 
 

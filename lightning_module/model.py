@@ -1,12 +1,13 @@
-"""RecurrentClassifier: the practical's recurrent MNIST classifier as a LightningModule.
+"""RecurrentClassifier: the practical's recurrent MNIST classifier as a thin LightningModule.
 
-Shape legend: N batch, C classes, K kept misclassified examples.
+Steps, loss, metrics, optimizers and checkpoint loading around ``SequenceClassifierNet``;
+TensorBoard figures are a callback (``training.tensorboard_figures``).
+Shape legend: N batch, C classes.
 
-One shared step serves train, validation and test: logits from ``SequenceClassifierNet``,
-softmax cross-entropy plus the L2 term, all logged per epoch only. The training step logs
-nothing and syncs nothing: it keeps references to each step's detached results, reduced once
-at epoch end (``_keep_for_train_metrics``); torchmetrics run with ``validate_args=False``
-because their argument checks read tensors back to the host.
+One shared step serves train, validation and test: logits from the network, softmax
+cross-entropy plus the L2 term, all logged per epoch only. The training step keeps each step's
+detached results and reduces them once at epoch end (``_keep_for_train_metrics``), so a step
+never reads a value back from the device.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Literal
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_module.augment import random_shift, validate_max_shift
 from lightning_module.network import (
@@ -28,41 +29,30 @@ from lightning_module.network import (
     HeadInit,
     SequenceClassifierNet,
 )
-from lightning_module.training.checkpoint_io import CheckpointError, read_checkpoint
-from lightning_module.training.figures import (
-    confusion_figure,
-    misclassified_figure,
-    readout_figure,
-    row_accuracy_figure,
-)
-from lightning_module.training.row_accuracy import RowAccuracy
-from lightning_module.training.tb_logging import (
-    add_figure,
-    find_tensorboard_logger,
-    log_hparams_with_metrics,
+from lightning_module.training.checkpoint_io import (
+    CheckpointError,
+    architecture_differences,
+    read_checkpoint,
 )
 from lightning_module.utils.checks import require_choice, require_int, require_number
 from lightning_module.utils.cpu_bf16 import warn_if_bf16_is_emulated
-from lightning_module.utils.gpu_probe import skip_missing_nvml_probe
 
 LR_SCHEDULES = ("constant", "plateau", "onecycle")
-MAX_MISCLASSIFIED = 16  # examples kept per evaluation epoch for the TensorBoard grid
-READOUT_EXAMPLES = 4  # test digits drawn with their per-step readout in TensorBoard
-STAGES = ("train", "val", "test")
-# The hyperparameters that decide the weights' shapes: named when a checkpoint does not fit.
-ARCHITECTURE_HPARAMS = (
+TRAIN_METRICS = ("train_loss", "train_data_loss", "train_l2", "train_acc")  # logged per epoch
+VALIDATION_METRICS = ("val_loss", "val_data_loss", "val_l2", "val_acc")  # logged per validation
+NETWORK_ARGS = (
     "cell",
     "hidden_size",
     "num_layers",
+    "dropout",
     "num_classes",
     "pixels_per_step",
     "permute",
+    "permute_seed",
+    "head_init",
+    "tbptt_steps",
+    "gru_impl",
 )
-TRAIN_METRICS = ("train_loss", "train_data_loss", "train_l2", "train_acc")  # logged per epoch
-VALIDATION_METRICS = ("val_loss", "val_data_loss", "val_l2", "val_acc")  # logged per validation
-# Lightning writes the running hook's name into the module before and after every hook call,
-# dozens of times a step: see RecurrentClassifier.__setattr__.
-HOOK_NAME_ATTRIBUTE = "_current_fx_name"
 
 
 def validate_training_args(
@@ -85,19 +75,12 @@ def validate_training_args(
 class RecurrentClassifier(pl.LightningModule):
     """Classify MNIST digits read as a sequence by an RNN, GRU or LSTM (the practical's model).
 
+    The network arguments (``cell``, ``hidden_size``, ``num_layers``, ``dropout``,
+    ``num_classes``, ``pixels_per_step``, ``permute``, ``permute_seed``, ``head_init``,
+    ``tbptt_steps``, ``gru_impl``) go to :class:`~lightning_module.network.SequenceClassifierNet`,
+    whose docstring describes them. The training arguments:
+
     Args:
-        cell: recurrent cell: "rnn" (nn.RNN, tanh), "gru" (nn.GRU) or "lstm" (nn.LSTM).
-        hidden_size: hidden units per layer (the practical's ``memory_units``), >= 1.
-        num_layers: stacked recurrent layers, >= 1.
-        dropout: probability in [0, 1) of dropping each layer's output, the last one's included
-            (the practical's DropoutWrapper with output_keep_prob = 1 - dropout); off in eval,
-            where the practical left it on.
-        num_classes: number of classes (10 for MNIST).
-        pixels_per_step: pixels fed per time step; must divide 784 (28: row by row, 28 steps;
-            1: pixel by pixel, 784 steps).
-        permute: read the pixels in a fixed random order (permuted sequential MNIST); the order
-            is saved in the checkpoint.
-        permute_seed: seed of that order.
         l2_lambda: weight of the L2 term l2_lambda * 1/2 ||W||^2 (tf.nn.l2_loss), >= 0; the
             practical used 1e-3 on the output weights.
         l2_scope: "output": the head's weight matrix only (the practical); "all": every weight
@@ -109,13 +92,6 @@ class RecurrentClassifier(pl.LightningModule):
             anneal (cosine) to lr / 1e4 at its end, the fit's length being ``max_epochs``.
         plateau_factor: lr decay factor in (0, 1) for the "plateau" schedule.
         plateau_patience: epochs without val_loss improvement before decaying, >= 0.
-        head_init: "practical": N(0, 1) output weights and biases as the practical;
-            "default": torch's nn.Linear init.
-        tbptt_steps: truncated BPTT in training: detach the state every k steps (bounds memory
-            on long sequences, e.g. pixels_per_step=1); None is full BPTT.
-        gru_impl: GRU kernel: "auto" (FusedGRU on CPU, with its C++ recurrence where a
-            compiler is found; cuDNN's nn.GRU on GPU), "fused" or "torch" (nn.GRU); all
-            compute the same function with the same parameter names.
         augment_shift: in training, translate each image by a random (dy, dx) of at most this
             many pixels (zero fill); 0 (the practical) turns augmentation off.
     """
@@ -147,44 +123,17 @@ class RecurrentClassifier(pl.LightningModule):
             l2_lambda, l2_scope, lr, lr_schedule, plateau_factor, plateau_patience
         )
         self.save_hyperparameters()
-        self.net = SequenceClassifierNet(
-            cell=cell,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            num_classes=num_classes,
-            pixels_per_step=pixels_per_step,
-            permute=permute,
-            permute_seed=permute_seed,
-            head_init=head_init,
-            tbptt_steps=tbptt_steps,
-            gru_impl=gru_impl,
-        )
+        self.net = SequenceClassifierNet(**{name: self.hparams[name] for name in NETWORK_ARGS})
         metric_args = dict(num_classes=num_classes, average="micro", validate_args=False)
         # this epoch's (loss, data_loss, l2, logits, labels) per step: see _keep_for_train_metrics
         self._train_steps: list[tuple[torch.Tensor, ...]] = []
         self.val_acc = MulticlassAccuracy(**metric_args)
         self.test_acc = MulticlassAccuracy(**metric_args)
-        confusion_args = dict(num_classes=num_classes, validate_args=False)
-        self.val_confusion = MulticlassConfusionMatrix(**confusion_args)
-        self.test_confusion = MulticlassConfusionMatrix(**confusion_args)
-        self._misclassified: dict[str, list[tuple[torch.Tensor, ...]]] = {"val": [], "test": []}
-        self.test_row_acc = RowAccuracy(self.net.num_steps)
-        self._readout_examples: list[tuple[torch.Tensor, ...]] = []
-
-    def __setattr__(self, name: str, value: object) -> None:
-        # The hook name is a str or None, never a parameter, submodule or buffer, so storing it
-        # directly is what nn.Module.__setattr__ would do after its isinstance checks for those.
-        if name == HOOK_NAME_ATTRIBUTE:
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
 
     def setup(self, stage: str) -> None:
         # Runs before checkpoint restore and optimizer creation, so swapping the GRU kernel
         # for the trainer's device is safe.
         self.net.use_kernels_for(self.trainer.strategy.root_device)
-        skip_missing_nvml_probe()  # Adam asks "is there a GPU?" every step: keep it cheap
         warn_if_bf16_is_emulated(self.trainer.precision, self.trainer.strategy.root_device)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -226,9 +175,7 @@ class RecurrentClassifier(pl.LightningModule):
         accuracy = getattr(self, f"{stage}_acc")
         accuracy.update(logits, labels)
         self.log(f"{stage}_acc", accuracy, on_step=False, on_epoch=True, batch_size=size)
-        if self._draws_figures():
-            self._collect_for_figures(stage, images, labels, logits.argmax(dim=1))
-        return loss
+        return logits  # for callbacks' on_*_batch_end (the TensorBoard figures)
 
     def _keep_for_train_metrics(
         self,
@@ -286,11 +233,15 @@ class RecurrentClassifier(pl.LightningModule):
     ) -> torch.Tensor:
         return self._shared_step(batch, "train")
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "val")
+    def validation_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        """Log the validation metrics; return the logits (N, C)."""
+        return self._shared_step(batch, "val")
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._shared_step(batch, "test")
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Log the test metrics; return the logits (N, C)."""
+        return self._shared_step(batch, "test")
 
     def predict_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
@@ -327,121 +278,6 @@ class RecurrentClassifier(pl.LightningModule):
             "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss", "interval": "epoch"},
         }
 
-    # --- TensorBoard figures and hparams -------------------------------------------------------
-
-    def _draws_figures(self) -> bool:
-        # The same answer on every rank, so the confusion matrices stay in step under DDP.
-        trainer = self._trainer
-        return (
-            trainer is not None
-            and not trainer.sanity_checking
-            and find_tensorboard_logger(trainer) is not None
-        )
-
-    def _collect_for_figures(
-        self, stage: str, images: torch.Tensor, labels: torch.Tensor, predicted: torch.Tensor
-    ) -> None:
-        getattr(self, f"{stage}_confusion").update(predicted, labels)
-        kept = self._misclassified[stage]
-        room = MAX_MISCLASSIFIED - sum(len(item[0]) for item in kept)
-        if room > 0:  # a host sync, but only in evaluation and only until the grid is full
-            wrong = torch.nonzero(predicted != labels).squeeze(1)[:room]
-            if len(wrong):
-                kept.append((images[wrong].cpu(), labels[wrong].cpu(), predicted[wrong].cpu()))
-        if stage == "test":
-            self._collect_readouts(images, labels)
-
-    def _collect_readouts(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        probabilities, hidden = self.net.readout(images)
-        self.test_row_acc.update(probabilities, labels)
-        room = READOUT_EXAMPLES - sum(len(item[0]) for item in self._readout_examples)
-        if room > 0:
-            kept = (images[:room], probabilities[:room], hidden[:room], labels[:room])
-            self._readout_examples.append(tuple(part.cpu() for part in kept))
-
-    def _log_readouts(self) -> None:
-        """The readout figures of a test epoch: accuracy after each step, and a few digits."""
-        examples, self._readout_examples = self._readout_examples, []
-        if not self.test_row_acc.update_called:
-            return
-        accuracy = self.test_row_acc.compute()  # collective under DDP: every rank computes
-        self.test_row_acc.reset()
-        if not self.trainer.is_global_zero:
-            return
-        cell = self.hparams.cell
-        add_figure(
-            self.trainer,
-            "test/accuracy_by_step",
-            row_accuracy_figure({cell: accuracy.tolist()}, "test accuracy of the readout"),
-        )
-        images, probabilities, hidden, labels = (
-            torch.cat(parts) for parts in zip(*examples, strict=True)
-        )
-        add_figure(
-            self.trainer,
-            "test/readouts",
-            readout_figure(
-                images, probabilities, hidden, f"{cell}: what it would say after each step", labels
-            ),
-        )
-
-    def _log_figures(self, stage: str) -> None:
-        confusion = getattr(self, f"{stage}_confusion")
-        kept = self._misclassified[stage]
-        self._misclassified[stage] = []
-        if not confusion.update_called:
-            return
-        matrix = confusion.compute()  # collective under DDP: every rank computes
-        confusion.reset()
-        if not self.trainer.is_global_zero:
-            return
-        epoch = self.current_epoch
-        add_figure(
-            self.trainer,
-            f"{stage}/confusion_matrix",
-            confusion_figure(matrix, f"{stage} confusion matrix (epoch {epoch})"),
-        )
-        if kept:
-            images, labels, predicted = (torch.cat(parts) for parts in zip(*kept, strict=True))
-        else:
-            images = torch.zeros(0, IMAGE_SIDE, IMAGE_SIDE)
-            labels = predicted = torch.zeros(0, dtype=torch.long)
-        add_figure(
-            self.trainer,
-            f"{stage}/misclassified",
-            misclassified_figure(
-                images, labels, predicted, f"{stage} misclassified (true\u2192predicted)"
-            ),
-        )
-
-    def on_validation_epoch_start(self) -> None:
-        self._misclassified["val"] = []
-
-    def on_test_epoch_start(self) -> None:
-        self._misclassified["test"] = []
-        self._readout_examples = []
-
-    def on_validation_epoch_end(self) -> None:
-        if self._draws_figures():
-            self._log_figures("val")
-
-    def on_test_epoch_end(self) -> None:
-        if self._draws_figures():
-            self._log_figures("test")
-            self._log_readouts()
-
-    def on_test_end(self) -> None:
-        metrics = {
-            f"hp/{name}": float(self.trainer.callback_metrics[name])
-            for name in ("test_acc", "test_loss")
-            if name in self.trainer.callback_metrics
-        }
-        best = getattr(self.trainer.checkpoint_callback, "best_model_score", None)
-        if best is not None:
-            metrics["hp/best_val_loss"] = float(best)
-        if metrics:
-            log_hparams_with_metrics(self.trainer, metrics)
-
     # --- checkpoints: weights-only loading, and a clear error when one does not fit ------------
 
     @classmethod
@@ -474,25 +310,18 @@ class RecurrentClassifier(pl.LightningModule):
             )
         except CheckpointError as exc:
             overrides = [
-                f"{name}={value!r} (the checkpoint has {saved[name]!r})"
-                for name, value in kwargs.items()
-                if name in ARCHITECTURE_HPARAMS and name in saved and saved[name] != value
+                f"{name}={asked!r} (the checkpoint has {value!r})"
+                for name, asked, value in architecture_differences(saved, kwargs)
             ]
             passed = f" You passed {', '.join(overrides)}." if overrides else ""
             raise CheckpointError(f"checkpoint {checkpoint_path}: {exc}{passed}") from None
 
     @classmethod
     def pretrained(cls, name: str) -> RecurrentClassifier:
-        """A shipped pretrained model ("rnn", "gru", "lstm" or "practical"), on the CPU, in eval.
+        """A shipped pretrained model: see :func:`lightning_module.pretrained.load_pretrained`."""
+        from lightning_module.pretrained import load_pretrained
 
-        Raises ``PretrainedModelError`` (a ``CheckpointError``) listing the known names for any
-        other; ``lightning_module/pretrained/cards.json`` says how each was trained and scored.
-        """
-        from lightning_module.pretrained import pretrained_checkpoint
-
-        model = cls.load_from_checkpoint(pretrained_checkpoint(name), map_location="cpu")
-        model.net.use_kernels_for("cpu")
-        return model.eval()
+        return load_pretrained(name)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Refuse a checkpoint whose weights do not fit this model, naming what differs."""
@@ -511,9 +340,8 @@ class RecurrentClassifier(pl.LightningModule):
             return
         hparams = checkpoint.get(self.CHECKPOINT_HYPER_PARAMS_KEY) or {}
         differences = [
-            f"{name}={hparams[name]!r} (this model: {self.hparams[name]!r})"
-            for name in ARCHITECTURE_HPARAMS
-            if name in hparams and name in self.hparams and hparams[name] != self.hparams[name]
+            f"{name}={value!r} (this model: {own!r})"
+            for name, own, value in architecture_differences(hparams, dict(self.hparams))
         ]
         saved_with = f" It was saved with {', '.join(differences)}." if differences else ""
         more = len(problems) - 3

@@ -28,7 +28,7 @@ def modules_loaded_by(code: str) -> set[str]:
         ("from lightning_module.gru import FusedGRU", {"pytorch_lightning", "lightning"}),
         ("import lightning_module", {"torch", "pytorch_lightning"}),
         ("import lightning_module.utils.atomic", {"torch", "pytorch_lightning"}),
-        ("import lightning_module.utils.gpu_probe", {"torch", "pytorch_lightning"}),
+        ("import data", {"lightning_module"}),
         ("import lightning_module.tools.worker_process", {"torch", "pytorch_lightning"}),
         ("import lightning_module.network", {"pytorch_lightning", "lightning", "torchmetrics"}),
         ("import lightning_module.tools.curves", {"pytorch_lightning", "lightning"}),

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 from lightning_module import RecurrentClassifier
-from lightning_module.model import HOOK_NAME_ATTRIBUTE
 from lightning_module.training.figures import confusion_figure, misclassified_figure
 
 
@@ -194,27 +193,3 @@ def test_l2_term_is_exactly_zero_without_l2_even_when_the_weights_overflow():
     with torch.no_grad():
         model.net.head.weight.fill_(1e30)  # squares overflow float32 to inf; 0 * inf would be nan
     assert model.l2_term().item() == 0.0
-
-
-def test_the_hook_name_lightning_writes_every_hook_call_skips_module_setattr(monkeypatch):
-    model = RecurrentClassifier(cell="rnn", hidden_size=4)
-    assert HOOK_NAME_ATTRIBUTE in vars(model)  # the name Lightning still uses
-    head, scale = torch.nn.Linear(2, 2), torch.nn.Parameter(torch.ones(1))
-    seen: list[str] = []
-    module_setattr = torch.nn.Module.__setattr__
-
-    def recording_setattr(self, name, value):
-        seen.append(name)
-        module_setattr(self, name, value)
-
-    monkeypatch.setattr(torch.nn.Module, "__setattr__", recording_setattr)
-    model._current_fx_name = "training_step"
-    assert model._current_fx_name == "training_step"
-    assert "_current_fx_name" not in seen
-    model._current_fx_name = None
-    assert model._current_fx_name is None
-    # every other attribute still goes through nn.Module, which registers modules and parameters
-    model.extra_head, model.extra_scale = head, scale
-    assert seen == ["extra_head", "extra_scale"]
-    assert "extra_head" in dict(model.named_children())
-    assert "extra_scale" in dict(model.named_parameters())

@@ -35,9 +35,24 @@ def test_other_precisions_and_other_devices_never_warn(monkeypatch):
         assert not cpu_bf16.warn_if_bf16_is_emulated("bf16-mixed", torch.device("cuda"))
 
 
-def test_native_bf16_is_read_from_the_cpu_flags_torch_reports(monkeypatch):
-    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
-    assert not cpu_bf16.cpu_has_native_bf16()
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
-    assert cpu_bf16.cpu_has_native_bf16()
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("fpu sse2 avx2 avx512f", False),
+        ("fpu avx512f avx512_bf16 avx512_vnni", True),
+        ("fpu amx_tile amx_bf16", True),
+        ("fpu avx512_bf16x", False),  # a longer flag name is not the flag
+    ],
+)
+def test_native_bf16_is_read_from_the_kernels_cpu_flags(tmp_path, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\nbugs\t\t: none\n")
+    assert cpu_bf16.cpu_has_native_bf16(str(cpuinfo)) is expected
+
+
+def test_without_readable_cpu_flags_the_answer_is_unknown_and_nothing_warns(tmp_path, monkeypatch):
+    assert cpu_bf16.cpu_has_native_bf16(str(tmp_path / "missing")) is None
+    monkeypatch.setattr(cpu_bf16, "cpu_has_native_bf16", lambda: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not cpu_bf16.warn_if_bf16_is_emulated("bf16-mixed", torch.device("cpu"))

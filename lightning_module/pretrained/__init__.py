@@ -1,7 +1,8 @@
 """The pretrained models shipped in the package: one weights-only checkpoint per config, and
 ``cards.json``, the model card of each (how it was trained, its test accuracy, its sha256).
 
-``--ckpt_path pretrained:<name>`` and ``RecurrentClassifier.pretrained(name)`` resolve names here.
+``--ckpt_path pretrained:<name>``, ``load_pretrained(name)`` and
+``RecurrentClassifier.pretrained(name)`` resolve names here.
 """
 
 from __future__ import annotations
@@ -70,3 +71,19 @@ def resolve_ckpt_path_in_config(config: Any) -> None:
     if subcommand and config[subcommand].get("ckpt_path") is not None:
         key = f"{subcommand}.ckpt_path"
         config[key] = resolve_ckpt_path(config[key], subcommand)
+
+
+def load_pretrained(name: str):
+    """A shipped pretrained ``RecurrentClassifier`` ("rnn", "gru", "lstm" or "practical"), on the
+    CPU, in eval mode.
+
+    Raises ``PretrainedModelError`` (a ``CheckpointError``) listing the known names for any
+    other; ``cards.json`` beside this file says how each was trained and scored.
+    """
+    from lightning_module.model import RecurrentClassifier
+
+    model = RecurrentClassifier.load_from_checkpoint(
+        pretrained_checkpoint(name), map_location="cpu"
+    )
+    model.net.use_kernels_for("cpu")
+    return model.eval()

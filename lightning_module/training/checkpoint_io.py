@@ -22,9 +22,43 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from lightning_module.utils.atomic import atomic_output
 
+# The hyperparameters that decide what the weights mean: a checkpoint fits a model only where
+# these agree (permute_seed only matters when the pixels are permuted).
+ARCHITECTURE_HPARAMS = (
+    "cell",
+    "hidden_size",
+    "num_layers",
+    "num_classes",
+    "pixels_per_step",
+    "permute",
+    "permute_seed",
+)
+
 
 class CheckpointError(ValueError):
     """A checkpoint file that is missing, unreadable, unsafe, or does not fit the model."""
+
+
+def architecture_differences(
+    saved: dict[str, Any], asked: dict[str, Any]
+) -> list[tuple[str, Any, Any]]:
+    """(name, asked value, saved value) of each architecture setting both give differently.
+
+    The one answer to "does this checkpoint fit this model?": the CLI asks it with the
+    command's own model settings, ``RecurrentClassifier.load_from_checkpoint`` with its
+    overrides, ``on_load_checkpoint`` with the model being loaded into.
+
+    Args:
+        saved: the checkpoint's hyperparameters.
+        asked: the settings it must agree with (names it lacks are not compared).
+    """
+    permuted = bool(saved.get("permute")) or bool(asked.get("permute"))
+    return [
+        (name, asked[name], saved[name])
+        for name in ARCHITECTURE_HPARAMS
+        if name in saved and name in asked and asked[name] != saved[name]
+        if name != "permute_seed" or permuted
+    ]
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: Any = None) -> dict[str, Any]:

@@ -1,47 +1,38 @@
-"""The progress bar users see: refreshed a few times a second, not every step, with live metrics.
+"""The progress bar users see: Lightning's tqdm bars with live metrics, redrawn a few times a
+second at most.
 
 It shows the running training loss and the last validation's ``val_loss`` / ``val_acc``.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import TQDMProgressBar
 
+_drawing = {"bar": False}  # whether a bar's line is on the screen, unfinished
+
+
+def drawing_a_bar() -> bool:
+    """Whether a progress bar is being drawn now (an error must then start on a new line)."""
+    return _drawing["bar"]
+
 
 class LiveProgressBar(TQDMProgressBar):
-    """Lightning's tqdm bars, redrawn at most every ``refresh_seconds`` (and at each end).
-
-    Lightning's own bar redraws after every batch: formatting the line, writing it to the
-    terminal or log file and reading the metrics back from the device, which is a fixed cost
-    per step that short steps feel. Here a step only compares two clock readings; the metrics are
-    read back (one host sync) only when the line is redrawn.
+    """Lightning's tqdm bars (``refresh_rate``: redraw every this many batches), showing
+    ``loss`` (the running training loss), ``val_loss`` and ``val_acc``.
 
     Args:
-        refresh_seconds: the shortest time between two redraws of a bar, > 0.
+        refresh_rate: batches between two redraws, >= 1.
         loss_window: the running training loss is the mean over the last this many steps.
     """
 
-    def __init__(self, refresh_seconds: float = 0.25, loss_window: int = 20, **kwargs: Any):
-        from lightning_module.utils.checks import require_int, require_number
+    def __init__(self, refresh_rate: int = 10, loss_window: int = 20, **kwargs: Any):
+        from lightning_module.utils.checks import require_int
 
-        super().__init__(**kwargs)
-        self.refresh_seconds = require_number("refresh_seconds", refresh_seconds, 0, low_open=True)
+        super().__init__(refresh_rate=require_int("refresh_rate", refresh_rate, 1), **kwargs)
         self.loss_window = require_int("loss_window", loss_window, 1)
-        self._last_redraw = -float("inf")
-
-    def _should_update(self, current: int, total: int) -> bool:
-        # every bar's batch-end hook asks this; True also at the last batch, so bars end full
-        if not self.is_enabled:
-            return False
-        now = time.monotonic()
-        if current == total or now - self._last_redraw >= self.refresh_seconds:
-            self._last_redraw = now
-            return True
-        return False
 
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
         """``loss`` (running training loss), ``val_loss`` and ``val_acc`` of the last validation."""
@@ -55,3 +46,19 @@ class LiveProgressBar(TQDMProgressBar):
             if value is not None:
                 metrics[name] = f"{float(value):.4f}"
         return metrics
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        _drawing["bar"] = self.is_enabled
+        super().on_fit_start(trainer, pl_module)
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        _drawing["bar"] = False
+        super().on_fit_end(trainer, pl_module)
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        _drawing["bar"] = self.is_enabled
+        super().on_test_start(trainer, pl_module)
+
+    def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        _drawing["bar"] = False
+        super().on_test_end(trainer, pl_module)

@@ -12,11 +12,22 @@ if TYPE_CHECKING:
     import torch
 
 
-def cpu_has_native_bf16() -> bool:
-    """True when this CPU has AVX512-BF16 or AMX (the instructions oneDNN's bfloat16 uses)."""
-    import torch  # utils loads torch only where a function needs it
+CPU_FLAGS_FILE = "/proc/cpuinfo"
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+def cpu_has_native_bf16(cpuinfo: str = CPU_FLAGS_FILE) -> bool | None:
+    """Whether this CPU has AVX512-BF16 or AMX (the instructions oneDNN's bfloat16 uses).
+
+    Read from the kernel's CPU flags (torch has no public query); None where they cannot be
+    read (not Linux), so that no warning is given on a guess.
+    """
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as lines:
+            flags = next((line for line in lines if line.startswith("flags")), "")
+    except OSError:
+        return None
+    return any(flag in flags.split() for flag in NATIVE_BF16_FLAGS)
 
 
 def warn_if_bf16_is_emulated(precision: str, device: torch.device) -> bool:
@@ -26,7 +37,9 @@ def warn_if_bf16_is_emulated(precision: str, device: torch.device) -> bool:
         precision: the trainer's precision, e.g. ``"bf16-mixed"`` or ``"32-true"``.
         device: the device the model trains on.
     """
-    if device.type != "cpu" or not str(precision).startswith("bf16") or cpu_has_native_bf16():
+    if device.type != "cpu" or not str(precision).startswith("bf16"):
+        return False
+    if cpu_has_native_bf16() is not False:
         return False
     warnings.warn(
         f"--trainer.precision {precision} on a CPU without native bfloat16 (no AVX512-BF16 or "
