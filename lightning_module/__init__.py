@@ -4,7 +4,8 @@ Reading order: ``network`` (the plain nn.Module), ``model`` (the LightningModule
 Subpackages: ``gru`` (FusedGRU and its C++ recurrence), ``training`` (what the CLI wires into
 the Trainer), ``utils`` (shared, Lightning-free),
 ``pretrained`` (the shipped models and their cards), ``demo`` (the ``rnn-mnist demo`` page).
-The public names load on first use, so ``lightning_module.gru`` and ``network`` load without Lightning.
+The public names load on first use, so ``lightning_module.gru`` and ``network`` load without
+Lightning.
 """
 
 from __future__ import annotations
