@@ -126,10 +126,12 @@ class SequenceClassifierNet(nn.Module):
             weights, so a checkpoint keeps it.
         head_init: "practical" draws the head's weights and biases from N(0, 1) as the
             practical's ``tf.random_normal``; "default" keeps torch's nn.Linear init.
-        tbptt_steps: k for truncated BPTT in training: the sequence runs in chunks of k steps with
-            the state detached between chunks. Only the last chunk reaches the loss (the
-            readout is at the last step), so earlier chunks run without autograd, bounding
-            memory by k steps. None, or k >= T, is full BPTT.
+        tbptt_steps: k for truncated BPTT in training: the loss's gradient reaches the last k
+            steps, for any T. The sequence is cut into chunks of k counted from its end (the
+            first chunk is the short one when k does not divide T), the state detached between
+            chunks; the only loss is at the last step, so only the last chunk gets gradient and
+            the earlier ones run without autograd, bounding activation memory by k steps.
+            None, or k >= T, is full BPTT.
         gru_impl: the GRU kernel (``cell="gru"`` only): "torch" (``nn.GRU``), "fused"
             (:class:`~lightning_module.gru.fused_gru.FusedGRU`: same function and parameter names,
             faster to train on CPU, where ``nn.GRU`` has no fused kernel), or "auto": fused on
@@ -223,11 +225,12 @@ class SequenceClassifierNet(nn.Module):
         k = self.tbptt_steps
         steps = sequence.shape[1]
         if self.training and k is not None and k < steps and torch.is_grad_enabled():
-            last_start = k * ((steps - 1) // k)
-            state = None
-            with torch.no_grad():  # these chunks' gradients would be cut by the detach anyway
-                for start in range(0, last_start, k):
-                    _, state = self.rnn(sequence[:, start : start + k], state)
+            # Chunks counted from the end, so that the last one, the only one the loss reaches,
+            # holds k steps. The earlier chunks would get no gradient through the detached
+            # state, so they run as one pass without autograd: the same state, no activations.
+            last_start = steps - k
+            with torch.no_grad():
+                _, state = self.rnn(sequence[:, :last_start])
             outputs, _ = self.rnn(sequence[:, last_start:], state)
         else:
             outputs, _ = self.rnn(sequence)

@@ -217,11 +217,12 @@ def bptt(
             ``"elementwise"`` (the practical's clip at +-``clip_value``) or ``"global_norm"``;
             see :func:`clip_gradients`.
         clip_value: the clipping threshold (the practical's 5).
-        truncate_steps: k >= 1, or ``None`` for full BPTT. With k, the backward pass runs
-            through only the last k steps, T-k+1..T: the state entering them, h_{T-k}, is
-            treated as a constant, and the losses of steps 1..T-k, although they count in the
-            returned loss, contribute no gradient. The gradients therefore equal those of
-            ``bptt`` on the last k steps started from h_{T-k}; k >= T gives full BPTT.
+        truncate_steps: k >= 1, or ``None`` for full BPTT. With k, truncated BPTT in chunks:
+            the steps are cut into chunks of k from the first step on (the last chunk holds
+            the remainder), and the state entering each chunk is treated as a constant. Every
+            step's loss contributes, but its gradient flows back only to the start of its own
+            chunk (1 to k steps). The gradients therefore equal the sum, over the chunks, of
+            ``bptt`` on that chunk started from the state before it; k >= T gives full BPTT.
 
     Returns:
         grads: the gradient of the summed loss, same names and shapes as the model;
@@ -238,11 +239,13 @@ def bptt(
     last_state, ys, caches, loss = rnn_forward(X_train, y_train, model, initial_state)
     T = len(X_train)
     loss /= T
-    first_step = 0 if truncate_steps is None else max(0, T - truncate_steps)
+    k = T if truncate_steps is None else truncate_steps
     # The state's own shape, (N, H); the practical's (1, last_state.shape[0]) was (1, N).
     dh_next = np.zeros_like(last_state)
     grads = {name: np.zeros_like(model[name]) for name in MODEL_PARAMETER_NAMES}
-    for t in reversed(range(first_step, T)):
+    for t in reversed(range(T)):
+        if (t + 1) % k == 0:  # the last step of a chunk: nothing flows in from the next chunk
+            dh_next = np.zeros_like(last_state)
         grad, dh_next = cell_fn_backward(ys[t], y_train[t], dh_next, caches[t])
         for name in grads:
             grads[name] += grad[name]

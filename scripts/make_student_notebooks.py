@@ -5,7 +5,9 @@
 
 In every code cell of ``notebooks/*.ipynb``, the lines from ``# BEGIN SOLUTION: <pointer>`` to
 ``# END SOLUTION`` become ``raise NotImplementedError("IMPLEMENT-ME: <pointer>")`` at the
-marker's indentation. Everything else is copied as it is (outputs cleared), and the notebooks
+marker's indentation. In markdown cells, relative links (images, docs) are rewritten to point
+to the same files from ``notebooks/student/``, except links to a sibling notebook, which then
+open the student copy. Everything else is copied as it is (outputs cleared), and the notebooks
 are written as Jupyter writes them (one-space indent, sorted keys), so the output depends only
 on the sources.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import posixpath
 import re
 import sys
 from pathlib import Path
@@ -25,6 +28,12 @@ BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION: (?P<pointer>\S.*?)\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 EXERCISE_PREFIX = "IMPLEMENT-ME: "
 LINE_LENGTH = 100  # the project's (pyproject.toml [tool.ruff])
+
+
+# a markdown link or image, ``[text](target)`` / ``![text](target)``: group 2 is the target
+MARKDOWN_LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)  # one capture group: split keeps them
 
 
 class MarkerError(ValueError):
@@ -76,6 +85,27 @@ def strip_solutions(source: str, where: str = "cell") -> tuple[str, list[str]]:
     return text, pointers
 
 
+def student_link(target: str) -> str:
+    """``target``, a link in a solution notebook, as the student copy one folder down needs it:
+    relative paths gain a ``../``; URLs, anchors, absolute paths and sibling notebooks (whose
+    student copies sit next to the student notebook) stay as they are."""
+    path, hash_, anchor = target.partition("#")
+    if not path or URL_SCHEME.match(path) or path.startswith("/"):
+        return target
+    if "/" not in path and path.endswith(".ipynb"):
+        return target
+    return posixpath.normpath(posixpath.join("..", path)) + hash_ + anchor
+
+
+def student_markdown(source: str) -> str:
+    """A markdown cell's source with every relative link rewritten by :func:`student_link`
+    (code, fenced or inline, is left alone)."""
+    parts = CODE.split(source)
+    for index in range(0, len(parts), 2):  # the odd ones are code
+        parts[index] = MARKDOWN_LINK.sub(lambda m: m[1] + student_link(m[2]) + m[3], parts[index])
+    return "".join(parts)
+
+
 def split_lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
@@ -91,6 +121,8 @@ def student_notebook(notebook: dict, name: str) -> dict:
             cell["source"] = split_lines(stripped)
             cell["outputs"] = []
             cell["execution_count"] = None
+        elif cell["cell_type"] == "markdown":
+            cell["source"] = split_lines(student_markdown("".join(cell["source"])))
         cells.append(cell)
     return dict(notebook, cells=cells)
 

@@ -104,17 +104,17 @@ def gradients(net: SequenceClassifierNet, x: torch.Tensor) -> dict[str, torch.Te
 
 
 @pytest.mark.parametrize("k", [1, 5, 10, 14, 27])
-def test_truncated_bptt_with_k_below_t_equals_backprop_through_only_the_last_chunk(k):
+def test_truncated_bptt_with_k_below_t_equals_backprop_through_only_the_last_k_steps(k):
     torch.manual_seed(0)
     net = SequenceClassifierNet(cell="lstm", hidden_size=6, pixels_per_step=28, tbptt_steps=k)
     x = images()
     got = gradients(net.train(), x)
-    # Oracle: run the whole sequence, detach the state at the last chunk's start, backprop.
+    # Oracle: run the whole sequence, detach the state k steps before the end, backprop.
     sequence = net.sequence(x)
-    last_start = k * ((28 - 1) // k)
+    last_start = 28 - k
     net.zero_grad()
     with torch.no_grad():
-        _, state = net.rnn(sequence[:, :last_start]) if last_start else (None, None)
+        _, state = net.rnn(sequence[:, :last_start])
     outputs, _ = net.rnn(sequence[:, last_start:], state)
     net.head(outputs[:, -1]).pow(2).sum().backward()
     for name, p in net.named_parameters():
@@ -122,7 +122,27 @@ def test_truncated_bptt_with_k_below_t_equals_backprop_through_only_the_last_chu
     full = SequenceClassifierNet(cell="lstm", hidden_size=6, pixels_per_step=28)
     full.load_state_dict(net.state_dict())
     expected = gradients(full.train(), x)
-    assert not torch.allclose(expected["rnn.weight_hh_l0"], got["rnn.weight_hh_l0"])
+    assert not torch.equal(expected["rnn.weight_hh_l0"], got["rnn.weight_hh_l0"])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("k", [5, 7])
+def test_truncated_bptt_gradient_reaches_exactly_the_last_k_of_28_steps(cell, k):
+    """Whether or not k divides T = 28: dL/dx_t is zero before the last k steps, not within."""
+    torch.manual_seed(0)
+    net = SequenceClassifierNet(
+        cell=cell, hidden_size=6, pixels_per_step=28, tbptt_steps=k, gru_impl="torch"
+    ).train()
+    sequence = net.sequence(images()).clone().requires_grad_(True)
+    net.head(net.last_output(sequence)).pow(2).sum().backward()
+    per_step = sequence.grad.abs().sum(dim=(0, 2))  # (T,)
+    assert torch.all(per_step[: 28 - k] == 0)
+    assert torch.all(per_step[28 - k :] > 0)
+    full = SequenceClassifierNet(cell=cell, hidden_size=6, pixels_per_step=28, gru_impl="torch")
+    full.load_state_dict(net.state_dict())
+    sequence = sequence.detach().requires_grad_(True)
+    full.train().head(full.last_output(sequence)).pow(2).sum().backward()
+    assert torch.all(sequence.grad.abs().sum(dim=(0, 2)) > 0)  # untruncated: every step
 
 
 def test_truncated_bptt_leaves_the_forward_values_unchanged():

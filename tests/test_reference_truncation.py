@@ -1,4 +1,7 @@
-"""Truncated BPTT: ``bptt(..., truncate_steps=k)`` backpropagates through the last k steps only."""
+"""Truncated BPTT: ``bptt(..., truncate_steps=k)`` backpropagates within chunks of k steps.
+
+Every step's loss counts; its gradient reaches back to the start of its chunk only.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +33,15 @@ def test_truncated_bptt_equals_full_bptt_when_k_covers_the_sequence(k):
         np.testing.assert_array_equal(truncated[name], full[name])
 
 
-@pytest.mark.parametrize("k", [1, 2, 4])
-def test_truncated_bptt_equals_full_bptt_of_the_last_k_steps_from_the_state_before_them(k):
-    model, X, y, h0 = _problem(T=5)
-    T = len(X)
-    h_before, _, _, _ = rnn_forward(X[: T - k], y[: T - k], model, h0)
-    expected, _, _ = bptt(model, X[T - k :], y[T - k :], h_before)
+@pytest.mark.parametrize(("T", "k"), [(5, 1), (5, 2), (6, 3), (7, 4)])
+def test_truncated_bptt_is_the_sum_of_full_bptt_over_chunks_started_from_the_state_before(T, k):
+    model, X, y, h0 = _problem(T=T)
+    expected = {name: np.zeros_like(value) for name, value in model.items()}
+    for start in range(0, T, k):
+        h_before = h0 if start == 0 else rnn_forward(X[:start], y[:start], model, h0)[0]
+        chunk, _, _ = bptt(model, X[start : start + k], y[start : start + k], h_before)
+        for name in expected:
+            expected[name] += chunk[name]
     truncated, loss, state = bptt(model, X, y, h0, truncate_steps=k)
     full, full_loss, full_state = bptt(model, X, y, h0)
     assert loss == full_loss  # the loss still counts every step
@@ -43,6 +49,21 @@ def test_truncated_bptt_equals_full_bptt_of_the_last_k_steps_from_the_state_befo
     for name in expected:
         np.testing.assert_allclose(truncated[name], expected[name], rtol=1e-12, atol=1e-15)
     assert any(not np.allclose(truncated[n], full[n]) for n in full)
+    # the readout's gradients see every step's loss, truncated or not
+    for name in ("Why", "by"):
+        np.testing.assert_allclose(truncated[name], full[name], rtol=1e-12, atol=1e-15)
+
+
+def test_nested_chunks_recover_more_of_the_full_gradient_as_k_grows():
+    """With k dividing 2k, every path a k-chunk keeps, a 2k-chunk keeps too."""
+    model, X, y, h0 = _problem(N=4, T=32, D=3, H=8, C=5, seed=1)
+    full, _, _ = bptt(model, X, y, h0)
+    errors = []
+    for k in (1, 2, 4, 8, 16, 32):
+        truncated, _, _ = bptt(model, X, y, h0, truncate_steps=k)
+        errors.append(np.linalg.norm(truncated["Whh"] - full["Whh"]) / np.linalg.norm(full["Whh"]))
+    assert errors[-1] == 0
+    assert all(a > b for a, b in zip(errors, errors[1:], strict=False)), errors
 
 
 def _softmax(z):
@@ -58,8 +79,9 @@ def test_truncated_bptt_matches_the_hand_derived_gradient_of_a_scalar_rnn_with_t
     s_t = 1 - h_t^2, full BPTT gives
         dL/du = g1 s1 h0 + g2 s2 (h1 + u s1 h0),  dL/da = g1 s1 x1 + g2 s2 (x2 + u s1 x1),
         dL/db = g1 s1 + g2 s2 (1 + u s1),          dL/dWhy_c = sum_t h_t (p_tc - [c = y_t]),
-    and k = 1 keeps only step 2 with h1 held fixed:
-        dL/du = g2 s2 h1, dL/da = g2 s2 x2, dL/db = g2 s2, dL/dWhy_c = h2 (p_2c - [c = y_2]).
+    and k = 1 makes each step a chunk: each loss reaches its own step only, h0 and h1 held fixed:
+        dL/du = g1 s1 h0 + g2 s2 h1, dL/da = g1 s1 x1 + g2 s2 x2, dL/db = g1 s1 + g2 s2,
+    and the readout's gradients dL/dWhy, dL/dby are the full ones.
     """
     a, u, b, h0 = 0.7, -1.3, 0.2, 0.4
     w, v = [0.9, -0.6], [0.1, -0.2]  # Why row and by
@@ -90,11 +112,11 @@ def test_truncated_bptt_matches_the_hand_derived_gradient_of_a_scalar_rnn_with_t
         "by": [e1[c] + e2[c] for c in range(2)],
     }
     truncated = {
-        "Whh": g2 * s2 * h1,
-        "Wxh": g2 * s2 * x2,
-        "bh": g2 * s2,
-        "Why": [h2 * e2[c] for c in range(2)],
-        "by": e2,
+        "Whh": g1 * s1 * h0 + g2 * s2 * h1,
+        "Wxh": g1 * s1 * x1 + g2 * s2 * x2,
+        "bh": g1 * s1 + g2 * s2,
+        "Why": full["Why"],
+        "by": full["by"],
     }
     full_grads, _, _ = bptt(model, X, y, np.array([[h0]]))
     truncated_grads, _, _ = bptt(model, X, y, np.array([[h0]]), truncate_steps=1)
