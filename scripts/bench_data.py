@@ -26,14 +26,13 @@ import torchvision
 from torch.utils.data import DataLoader
 from torchvision.transforms import ToTensor
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from data import MNISTDataModule
+from data.download import default_data_dir
+from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.checks import at_least
+from lightning_module.utils.environment import environment
 
-from data import MNISTDataModule  # noqa: E402
-from data.download import default_data_dir  # noqa: E402
-from lightning_module.utils.atomic import atomic_write_text  # noqa: E402
-from lightning_module.utils.checks import at_least  # noqa: E402
-from lightning_module.utils.environment import environment  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def time_pass(loader, max_batches: int | None) -> tuple[int, float]:

@@ -1,7 +1,7 @@
 """Training throughput of nn.LSTM, nn.GRU and FusedGRU on sequential MNIST shapes (CPU).
 
-The measurement is ``lightning_module.tools.gru_benchmark``; this file parses options and writes
-``bench_gru.json`` and ``bench_gru.md``.
+The measurement is ``lab.gru_benchmark``; this file parses options and writes ``bench_gru.json``
+and ``bench_gru.md``.
 
     python scripts/bench_gru.py                      # table + results/bench_gru.{json,md}
     python scripts/bench_gru.py --profile            # why nn.GRU is slow: profiler tables
@@ -16,20 +16,14 @@ from pathlib import Path
 
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from lab.gru_benchmark import MODEL_NAMES, benchmark, markdown_table, profile_builtin_rnns
+from lightning_module.gru.build import load_gru_recurrence
+from lightning_module.network import IMAGE_PIXELS, IMAGE_SIDE
+from lightning_module.utils.atomic import atomic_write_text
+from lightning_module.utils.checks import at_least
+from lightning_module.utils.environment import environment
 
-from lightning_module.gru.build import load_gru_recurrence  # noqa: E402
-from lightning_module.network import IMAGE_PIXELS, IMAGE_SIDE  # noqa: E402
-from lightning_module.tools.gru_benchmark import (  # noqa: E402
-    MODEL_NAMES,
-    benchmark,
-    markdown_table,
-    profile_builtin_rnns,
-)
-from lightning_module.utils.atomic import atomic_write_text  # noqa: E402
-from lightning_module.utils.checks import at_least  # noqa: E402
-from lightning_module.utils.environment import environment  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

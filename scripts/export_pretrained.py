@@ -9,14 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
-
-from lightning_module.tools.export_pretrained import (  # noqa: E402
-    ExportError,
-    export_pretrained,
-    markdown_cards,
-)
-from lightning_module.training.checkpoint_io import CheckpointError  # noqa: E402
+from lab.export_pretrained import ExportError, export_pretrained, markdown_cards
+from lightning_module.training.checkpoint_io import CheckpointError
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "lightning_module" / "pretrained"
 

@@ -30,10 +30,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))  # run from a checkout, uninstalled
+from lightning_module.utils.checks import at_least
 
-from lightning_module.utils.checks import at_least  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 KB = 1024  # ru_maxrss is in kilobytes on Linux
 

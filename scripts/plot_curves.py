@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
-
-from lightning_module.tools.curves import plot_curves  # noqa: E402
+from lightning_module.training.curves import plot_curves
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,13 +12,12 @@ import shlex
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
+from data import MNISTDataError
+from lab.readouts import load_test_batches, plot_readouts
+from lightning_module.model import RecurrentClassifier
+from lightning_module.pretrained import PretrainedModelError, known_names
 
-from data import MNISTDataError  # noqa: E402
-from lightning_module.model import RecurrentClassifier  # noqa: E402
-from lightning_module.pretrained import PretrainedModelError, known_names  # noqa: E402
-from lightning_module.tools.readouts import load_test_batches, plot_readouts  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,13 +13,11 @@ import shlex
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+import torch
 
-import torch  # noqa: E402
-
-from lightning_module.tools.reproduce import DEFAULT_CONFIGS, reproduce  # noqa: E402
-from lightning_module.utils.checks import at_least, split_at_double_dash  # noqa: E402
+from lab.configs import CONFIG_DIR
+from lab.reproduce import DEFAULT_CONFIGS, reproduce
+from lightning_module.utils.checks import at_least, split_at_double_dash
 
 
 def main(argv: list[str] | None = None) -> int:

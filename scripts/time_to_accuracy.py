@@ -13,12 +13,9 @@ import shlex
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-
-from lightning_module.tools.time_to_accuracy import DEFAULT_CONFIGS, time_to_accuracy  # noqa: E402
-from lightning_module.tools.worker_process import STDOUT_KINDS  # noqa: E402
-from lightning_module.utils.checks import at_least, split_at_double_dash  # noqa: E402
+from lab.configs import CONFIG_DIR
+from lab.time_to_accuracy import DEFAULT_CONFIGS, time_to_accuracy
+from lightning_module.utils.checks import at_least, split_at_double_dash
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,16 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=at_least(1), default=3, help="seeds 1..N per config")
     parser.add_argument("--threads", type=at_least(1), default=None,
                         help="OMP_NUM_THREADS of each run (default: torch's choice)")  # fmt: skip
-    parser.add_argument("--stdout", choices=STDOUT_KINDS, default="terminal",
-                        help="each run's output: a pseudo-terminal or a pipe")  # fmt: skip
     parser.add_argument("--config-dir", default=str(CONFIG_DIR))
     parser.add_argument("--results-dir", default="results")
     args = parser.parse_args(own)
     command = shlex.join(["python", "scripts/time_to_accuracy.py", *argv])
     try:
         time_to_accuracy(args.configs, args.config_dir, range(1, args.seeds + 1),
-                         args.results_dir, command, cli_args, args.threads,
-                         stdout=args.stdout)  # fmt: skip
+                         args.results_dir, command, cli_args, args.threads)  # fmt: skip
     except (FileNotFoundError, RuntimeError) as error:
         print(f"time_to_accuracy: {error}", file=sys.stderr)
         return 2 if isinstance(error, FileNotFoundError) else 1

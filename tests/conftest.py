@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import scripts_loader  # noqa: F401  (puts scripts/ on sys.path: tests import lab)
 import torch
 from synthetic_mnist import write_synthetic_mnist
 from tiny_cli import tiny_args

@@ -29,9 +29,10 @@ def modules_loaded_by(code: str) -> set[str]:
         ("import lightning_module", {"torch", "pytorch_lightning"}),
         ("import lightning_module.utils.atomic", {"torch", "pytorch_lightning"}),
         ("import data", {"lightning_module"}),
-        ("import lightning_module.tools.worker_process", {"torch", "pytorch_lightning"}),
         ("import lightning_module.network", {"pytorch_lightning", "lightning", "torchmetrics"}),
-        ("import lightning_module.tools.curves", {"pytorch_lightning", "lightning"}),
+        # the tools' package: scripts/ on sys.path, as `python scripts/<name>.py` has it
+        ("import lightning_module.training.curves", {"pytorch_lightning"}),
+        ("import sys; sys.path.insert(0, 'scripts')\nimport lab.command", {"torch"}),
         # the web page's dependencies load only when the demo runs
         ("import lightning_module.cli", {"gradio", "selenium"}),
         ("import lightning_module.demo.cli", {"gradio"}),

@@ -1,4 +1,5 @@
-"""The wheel: the packages, FusedGRU's C++ source and the pretrained models; no scripts or tests."""
+"""The wheel: the packages, FusedGRU's C++ source and the pretrained models; no scripts, tools
+(``scripts/lab``) or tests."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_wheel_ships_packages_cpp_source_and_pretrained_models_but_not_scripts_or_tests(
+def test_the_wheel_ships_packages_cpp_source_and_pretrained_models_but_not_scripts_lab_or_tests(
     tmp_path,
 ):
     if importlib.util.find_spec("setuptools") is None:
@@ -53,8 +54,10 @@ def test_the_wheel_ships_packages_cpp_source_and_pretrained_models_but_not_scrip
     assert top_level == {"rnn_reference", "lightning_module", "data"}
     assert "lightning_module/gru/csrc/gru_recurrence.cpp" in names
     assert "lightning_module/gru/build.py" in names
-    for module in ("training/guards.py", "utils/checks.py", "tools/reproduce.py", "demo/app.py"):
+    for module in ("training/guards.py", "utils/checks.py", "demo/app.py"):
         assert f"lightning_module/{module}" in names
+    # the measurement and reproduction tools live in scripts/lab, beside the scripts, only
+    assert not [name for name in names if "lab/" in name or "tools/" in name]
     # the pretrained models, byte for byte, and their cards
     cards = json.loads(zipfile.ZipFile(wheel).read("lightning_module/pretrained/cards.json"))
     assert sorted(cards["models"]) == ["gru", "lstm", "practical", "rnn"]

@@ -12,9 +12,9 @@ from scripts_loader import load_script
 from tiny_cli import tiny_args
 
 import lightning_module.pretrained as pretrained
+from lab.export_pretrained import KEPT_KEYS, ExportError, export_pretrained
 from lightning_module import RecurrentClassifier
 from lightning_module.cli import main
-from lightning_module.tools.export_pretrained import KEPT_KEYS, ExportError, export_pretrained
 from lightning_module.training.checkpoint_io import CheckpointError
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")

@@ -8,6 +8,7 @@ import pytest
 import torch
 from tiny_cli import tiny_args
 
+from lab.export_pretrained import KEPT_KEYS
 from lightning_module import RecurrentClassifier
 from lightning_module.cli import main
 from lightning_module.pretrained import (
@@ -17,7 +18,6 @@ from lightning_module.pretrained import (
     load_cards,
     pretrained_checkpoint,
 )
-from lightning_module.tools.export_pretrained import KEPT_KEYS
 
 NAMES = ["gru", "lstm", "practical", "rnn"]
 CONFIG_CELLS = {"rnn": "rnn", "gru": "gru", "lstm": "lstm", "practical": "rnn"}

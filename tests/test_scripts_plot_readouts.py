@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 from scripts_loader import load_script
 
+from lab.readouts import accuracy_by_row, load_test_batches
 from lightning_module import RecurrentClassifier
-from lightning_module.tools.readouts import accuracy_by_row, load_test_batches
 
 
 def test_accuracy_after_the_last_row_is_the_models_test_accuracy(mnist_dir):

@@ -6,7 +6,6 @@ A reader (or a run killed mid-write) never sees a half-written file under the fi
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -45,23 +44,3 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_output(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
     return Path(path)
-
-
-def partial_report_path(folder: str | os.PathLike, stem: str) -> Path:
-    """Where a tool keeps the work done so far: ``<folder>/<stem>.partial.json``."""
-    return Path(folder) / f"{stem}.partial.json"
-
-
-def write_partial_report(folder: str | os.PathLike, stem: str, report: object) -> Path:
-    """Save the work so far (JSON) beside the report, leaving ``<stem>.json`` and ``<stem>.md``
-    of the last complete run as they were: a run that fails half-way replaces nothing."""
-    text = json.dumps(report, indent=2) + "\n"
-    return atomic_write_text(partial_report_path(folder, stem), text)
-
-
-def write_report(folder: str | os.PathLike, stem: str, report: object, markdown: str) -> None:
-    """Write a finished run's ``<stem>.json`` and ``<stem>.md``, each atomically, then drop its
-    ``<stem>.partial.json``."""
-    atomic_write_text(Path(folder) / f"{stem}.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(Path(folder) / f"{stem}.md", markdown)
-    partial_report_path(folder, stem).unlink(missing_ok=True)

@@ -1,4 +1,4 @@
-"""scripts/bench_gru.py (on lightning_module.tools.gru_benchmark) runs end to end with tiny settings
+"""scripts/bench_gru.py (on lab.gru_benchmark) runs end to end with tiny settings
 and writes its two reports."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import torch
 from scripts_loader import load_script
 
-from lightning_module.tools.gru_benchmark import build_model
+from lab.gru_benchmark import build_model
 
 
 def test_bench_gru_times_every_layer_and_reports_each_against_the_lstm(cpp_kernel, tmp_path):
@@ -51,7 +51,7 @@ def test_bench_gru_builds_the_fused_layers_with_the_named_recurrence():
 
 
 def test_the_bf16_arm_trains_under_bf16_autocast_and_the_others_in_float32(cpp_kernel):
-    from lightning_module.tools.gru_benchmark import Trainee, random_batches
+    from lab.gru_benchmark import Trainee, random_batches
 
     batches = random_batches(1, 4, seed=0)
     seen = {}

@@ -2,7 +2,7 @@
 
 Per run: the wall time from starting the process to the end of its post-fit test, epochs
 trained, the best validation accuracy and the test accuracy of the tested checkpoint. Each run
-writes to a pseudo-terminal (as in a user's terminal window, progress bar and all) or a pipe.
+starts in the checkout (``lab.command.run_module``) and writes to a pipe read as written.
 The report also gives the machine's fp32 matmul peak, measured first on the runs' device and
 threads, so that reports from machines of different speeds (or one machine on a slow day) can
 be told apart.
@@ -10,9 +10,9 @@ be told apart.
 
 from __future__ import annotations
 
-import os
 import shlex
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -22,12 +22,10 @@ from typing import Any
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from lightning_module.cli import console_command
-from lightning_module.tools.reproduce import resolve_config
-from lightning_module.tools.speed import measure_matmul_peak, peak_device
-from lightning_module.tools.worker_process import STDOUT_KINDS, run_with_stdout
-from lightning_module.utils.atomic import write_partial_report, write_report
-from lightning_module.utils.checks import require_choice
+from lab.command import RNN_MNIST, package_checkout, run_module
+from lab.configs import resolve_config
+from lab.reports import write_partial_report, write_report
+from lab.speed import measure_matmul_peak, peak_device
 from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("fast", "lstm", "practical")
@@ -54,24 +52,15 @@ def read_run(save_dir: Path) -> dict[str, Any]:
     }
 
 
-def time_one_run(
-    config: Path,
-    seed: int,
-    extra_args: Sequence[str],
-    threads: int | None,
-    stdout: str = "terminal",
-):
-    """Fit ``config`` with ``seed`` in a fresh process writing to ``stdout``; its table row."""
+def time_one_run(config: Path, seed: int, extra_args: Sequence[str], threads: int | None):
+    """Fit ``config`` with ``seed`` in a fresh ``rnn-mnist`` process; its table row."""
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-tta-") as save_dir:
         command = [
-            *console_command(), "fit", "--config", str(config), "--seed_everything", str(seed),
+            RNN_MNIST, "fit", "--config", str(config.resolve()), "--seed_everything", str(seed),
             "--trainer.default_root_dir", save_dir, *extra_args,
         ]  # fmt: skip
-        env = dict(os.environ)
-        if threads is not None:
-            env["OMP_NUM_THREADS"] = str(threads)
         start = time.perf_counter()
-        status, output = run_with_stdout(command, stdout, env=env)
+        status, output = run_module(command, package_checkout(), threads)
         seconds = time.perf_counter() - start
         if status != 0:
             tail = output.replace("\r", "\n").strip().splitlines()[-3:]
@@ -106,9 +95,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{env['cpus']} CPU(s), {env['machine']}, torch {env['torch']}, "
         f"threads {report['threads'] or 'torch default'}, fp32 matmul peak "
         f"{report['matmul_peak']['gflops']:,.0f} GFLOP/s ({report['matmul_peak']['size']}^2 "
-        f"torch.mm on {report['matmul_peak']['device']}, best of 5), output to a "
-        f"{report['stdout']}; wall time from starting "
-        "`rnn-mnist fit` to the end of its test.",
+        f"torch.mm on {report['matmul_peak']['device']}, best of 5), output to a pipe; "
+        "wall time from starting `rnn-mnist fit` to the end of its test.",
         "",
         "| config | seeds | median wall | max wall | median epochs | test acc (min / median) |",
         "|---|---:|---:|---:|---:|---:|",
@@ -153,7 +141,6 @@ def time_to_accuracy(
     extra_args: Sequence[str] = (),
     threads: int | None = None,
     say: Callable[[str], None] = print,
-    stdout: str = "terminal",
     matmul_size: int = 2048,
 ) -> dict[str, Any]:
     """Run every (config, seed); write the JSON and markdown (atomically) once all have run.
@@ -161,19 +148,18 @@ def time_to_accuracy(
     After each run the runs so far go to ``time_to_accuracy.partial.json``, so a failure
     half-way keeps them and leaves the last complete report as it was.
     """
-    require_choice("stdout", stdout, STDOUT_KINDS)
     paths = [resolve_config(name, config_dir) for name in configs]  # all checked before work
     results_dir = Path(results_dir)
     device = peak_device()
     peak = matmul_peak(matmul_size, threads, device)
     report: dict[str, Any] = {
-        "command": command, "threads": threads, "stdout": stdout, "environment": environment(),
-        "cli": shlex.join(console_command()), "runs": [], "summary": [],
+        "command": command, "threads": threads, "environment": environment(),
+        "cli": shlex.join([sys.executable, "-m", RNN_MNIST]), "runs": [], "summary": [],
         "matmul_peak": {"size": matmul_size, "device": device, "gflops": peak},
     }  # fmt: skip
     for path in paths:
         for seed in seeds:
-            run = time_one_run(path, seed, extra_args, threads, stdout)
+            run = time_one_run(path, seed, extra_args, threads)
             say(f"{run['config']} seed {seed}: {run['wall_s']:.1f} s, {run['epochs']} epochs, "
                 f"test acc {100 * run['test_acc']:.2f}%")  # fmt: skip
             report["runs"].append(run)

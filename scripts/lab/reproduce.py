@@ -16,25 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lab.configs import resolve_config
+from lightning_module.training.curves import read_epoch_curves
+from lab.reports import write_partial_report, write_report
+from lab.speed import TrainingSpeed
 from lightning_module.cli import run_cli
-from lightning_module.tools.curves import read_epoch_curves
-from lightning_module.tools.speed import TrainingSpeed
-from lightning_module.utils.atomic import write_partial_report, write_report
 from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("rnn", "lstm", "gru")
-
-
-def resolve_config(name_or_path: str, config_dir: str | Path) -> Path:
-    """A config name (``lstm``) means ``<config_dir>/lstm.yaml``; a ``.yaml`` path is itself."""
-    config_dir = Path(config_dir)
-    candidate = Path(name_or_path)
-    if candidate.suffix not in (".yaml", ".yml"):
-        candidate = config_dir / f"{name_or_path}.yaml"
-    if not candidate.is_file():
-        known = sorted(path.stem for path in config_dir.glob("*.yaml"))
-        raise FileNotFoundError(f"config {name_or_path!r} not found: {candidate} (known: {known})")
-    return candidate
 
 
 def train_config(config: Path, extra_args: list[str]) -> dict[str, Any]:

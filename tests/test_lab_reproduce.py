@@ -9,8 +9,8 @@ import pytest
 from scripts_loader import CONFIG_DIR, load_script
 from tiny_cli import tiny_args
 
-from lightning_module.tools.curves import read_epoch_curves
-from lightning_module.tools.reproduce import resolve_config
+from lab.configs import resolve_config
+from lightning_module.training.curves import read_epoch_curves
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
@@ -71,7 +71,7 @@ def test_config_names_resolve_to_the_yaml_files_in_scripts_configs():
 def test_a_failure_half_way_keeps_the_rows_so_far_and_the_last_complete_report(
     tmp_path, monkeypatch
 ):
-    from lightning_module.tools import reproduce as tool
+    from lab import reproduce as tool
 
     (tmp_path / "reproduce.json").write_text("earlier report")
     (tmp_path / "reproduce.md").write_text("earlier table")

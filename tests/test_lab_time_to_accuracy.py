@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,13 +11,16 @@ from scripts_loader import CONFIG_DIR, load_script
 from tiny_cli import tiny_args
 
 
+def time_lstm(data_dir: Path, seeds: int, epochs: int, results: Path) -> int:
+    """The script on lstm.yaml with the tiny model: its exit status."""
+    extra = [*tiny_args(data_dir, None, name=None), "--trainer.max_epochs", str(epochs)]
+    args = ["lstm", "--seeds", str(seeds), "--results-dir", str(results), "--", *extra]
+    return load_script("time_to_accuracy").main(args)
+
+
 def test_each_config_and_seed_is_one_timed_cli_run_with_its_accuracies(mnist_dir, tmp_path):
     results = tmp_path / "results"
-    extra = [*tiny_args(mnist_dir, None, name=None), "--trainer.max_epochs", "2"]
-    code = load_script("time_to_accuracy").main(
-        ["lstm", "--seeds", "2", "--results-dir", str(results), "--", *extra]
-    )
-    assert code == 0
+    assert time_lstm(mnist_dir, seeds=2, epochs=2, results=results) == 0
     report = json.loads((results / "time_to_accuracy.json").read_text())
     assert [(run["config"], run["seed"]) for run in report["runs"]] == [("lstm", 1), ("lstm", 2)]
     for run in report["runs"]:
@@ -28,22 +32,16 @@ def test_each_config_and_seed_is_one_timed_cli_run_with_its_accuracies(mnist_dir
     assert {"cpus", "torch", "torch_threads"} <= set(report["environment"])
     assert report["matmul_peak"]["size"] == 2048 and report["matmul_peak"]["gflops"] > 0
     assert report["matmul_peak"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert report["stdout"] == "terminal"  # as a user's terminal window, the default
     table = (results / "time_to_accuracy.md").read_text()
     assert "| lstm | 2 |" in table and "python scripts/time_to_accuracy.py lstm" in table
-    assert "output to a terminal" in table
+    assert "output to a pipe" in table
     assert f"fp32 matmul peak {report['matmul_peak']['gflops']:,.0f} GFLOP/s" in table
     assert f"torch.mm on {report['matmul_peak']['device']}, best of 5" in table
     assert not (results / "time_to_accuracy.partial.json").exists()  # complete: dropped
 
 
 def test_a_failing_run_exits_1_with_the_end_of_its_output(tmp_path, capsys):
-    missing = tmp_path / "no-mnist"
-    extra = [*tiny_args(missing, None, name=None), "--trainer.max_epochs", "1"]
-    code = load_script("time_to_accuracy").main(
-        ["lstm", "--seeds", "1", "--stdout", "pipe", "--results-dir", str(tmp_path), "--", *extra]
-    )
-    assert code == 1
+    assert time_lstm(tmp_path / "no-mnist", seeds=1, epochs=1, results=tmp_path) == 1
     err = capsys.readouterr().err
     assert "lstm seed 1 failed" in err and "MNIST_DATA_DIR" in err  # the error, not a guess
     assert not (tmp_path / "time_to_accuracy.json").exists()
@@ -59,7 +57,7 @@ def test_an_unknown_config_exits_2_before_any_run(tmp_path, capsys):
 def test_a_failure_half_way_keeps_the_runs_so_far_and_the_last_complete_report(
     tmp_path, monkeypatch
 ):
-    from lightning_module.tools import time_to_accuracy as tool
+    from lab import time_to_accuracy as tool
 
     (tmp_path / "time_to_accuracy.json").write_text("earlier report")
     (tmp_path / "time_to_accuracy.md").write_text("earlier table")
@@ -83,7 +81,7 @@ def test_a_failure_half_way_keeps_the_runs_so_far_and_the_last_complete_report(
 def test_the_matmul_peak_runs_on_the_runs_threads_and_leaves_this_processs_threads(monkeypatch):
     import torch
 
-    from lightning_module.tools import time_to_accuracy as tool
+    from lab import time_to_accuracy as tool
 
     before = torch.get_num_threads()
     seen: list[int] = []
@@ -100,7 +98,7 @@ def test_the_matmul_peak_runs_on_the_runs_threads_and_leaves_this_processs_threa
 
 
 def test_the_peak_is_measured_on_the_gpu_the_runs_train_on(monkeypatch):
-    from lightning_module.tools import speed
+    from lab import speed
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert speed.peak_device() == "cuda"  # rnn-mnist fit's accelerator "auto" picks the GPU
