@@ -12,10 +12,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 from tiny_cli import tiny_args
 
-from lightning_module.training.curves import plot_curves, read_epoch_curves
 from lightning_module import RecurrentClassifier
 from lightning_module.cli import main, run_cli
 from lightning_module.training.checkpoint_io import AtomicTorchCheckpointIO
+from lightning_module.training.curves import plot_curves, read_epoch_curves
 from lightning_module.training.predictions import PredictionCSVWriter
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from scripts_loader import CONFIG_DIR
 
-from lightning_module.training.curves import read_epoch_curves
 from lightning_module.cli import run_cli
+from lightning_module.training.curves import read_epoch_curves
 
 CONFIG = CONFIG_DIR / "lstm.yaml"
 

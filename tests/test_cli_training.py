@@ -6,8 +6,8 @@ import pytest
 import torch
 from tiny_cli import tiny_args
 
-from lightning_module.training.curves import read_epoch_curves
 from lightning_module.cli import run_cli
+from lightning_module.training.curves import read_epoch_curves
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 

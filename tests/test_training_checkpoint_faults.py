@@ -22,10 +22,10 @@ from scripts_loader import CONFIG_DIR
 from tiny_cli import tiny_args
 
 from lab import reproduce as reproduce_module
-from lightning_module.training.curves import plot_curves
 from lightning_module import RecurrentClassifier
 from lightning_module.cli import main
 from lightning_module.training.checkpoint_io import AtomicTorchCheckpointIO, CheckpointError
+from lightning_module.training.curves import plot_curves
 from lightning_module.training.predictions import PredictionCSVWriter
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from lab.configs import resolve_config
-from lightning_module.training.curves import read_epoch_curves
 from lab.reports import write_partial_report, write_report
 from lab.speed import TrainingSpeed
 from lightning_module.cli import run_cli
+from lightning_module.training.curves import read_epoch_curves
 from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("rnn", "lstm", "gru")
