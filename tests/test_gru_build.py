@@ -243,3 +243,22 @@ def test_a_first_build_is_announced_and_a_cached_one_is_not(tmp_path):
     assert notice is not None and str(tmp_path) in notice and "first use only" in notice
     (tmp_path / f"{build.NAME}.so").write_bytes(b"")
     assert build.first_build_notice(tmp_path) is None
+
+
+def test_the_build_folder_honours_torch_extensions_dir_and_else_the_user_cache(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "ext"))
+    folder = build.build_directory()
+    assert folder.parent == tmp_path / "ext"
+    assert folder.name.startswith(f"{build.NAME}_py") and "torch" in folder.name
+    monkeypatch.delenv("TORCH_EXTENSIONS_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert build.build_directory().parent == tmp_path / "cache" / "torch_extensions"
+
+
+def test_the_build_uses_public_cpp_extension_api_only():
+    source = build.__file__
+    with open(source) as handle:
+        text = handle.read()
+    assert "cpp_extension._" not in text

@@ -1,8 +1,9 @@
 """Build and load the C++ GRU recurrence (``csrc/gru_recurrence.cpp``) on first use.
 
 The source ships inside the package and is compiled by ``torch.utils.cpp_extension.load`` the
-first time a :class:`~lightning_module.gru.fused_gru.FusedGRU` needs it, into torch's extension
-cache (``$TORCH_EXTENSIONS_DIR``, by default ``~/.cache/torch_extensions``); later processes only
+first time a :class:`~lightning_module.gru.fused_gru.FusedGRU` needs it, into a folder of its own
+under torch's extension cache (:func:`build_directory`: ``$TORCH_EXTENSIONS_DIR``, by default
+``$XDG_CACHE_HOME/torch_extensions`` or ``~/.cache/torch_extensions``); later processes only
 load the cached library (torch checks the compiler and asks ninja whether the build is
 current). Building needs a C++20
 compiler (torch's flags) and ``ninja`` (a dependency; the pip package's binary is found even
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import shutil
 import warnings
 from pathlib import Path
@@ -66,6 +68,19 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def build_directory() -> Path:
+    """Where the library is built and cached: one folder per Python and torch version (a
+    library built against one torch is not loaded by another), under ``$TORCH_EXTENSIONS_DIR``
+    where it is set, as torch's own extensions are, else the user's cache folder."""
+    root = os.environ.get("TORCH_EXTENSIONS_DIR")
+    if not root:
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = str(Path(cache) / "torch_extensions")
+    python = "py" + "".join(platform.python_version_tuple()[:2])
+    torch_version = torch.__version__.replace("+", "_")
+    return Path(root) / f"{NAME}_{python}_torch{torch_version}"
+
+
 def first_build_notice(build_dir: Path) -> str | None:
     """What to tell the user before a build that will take a while: None when ``build_dir``
     already holds a built library (then loading only checks that it is current)."""
@@ -98,7 +113,9 @@ def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
                 from torch.utils import cpp_extension
             finally:
                 extension_logger.setLevel(level)
-            notice = first_build_notice(Path(cpp_extension._get_build_directory(NAME, False)))
+            folder = build_directory()
+            folder.mkdir(parents=True, exist_ok=True)
+            notice = first_build_notice(folder)
             # one line per job, not per DDP process: only global rank 0 announces it
             if notice and os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) == "0":
                 _log.warning(notice)
@@ -108,6 +125,7 @@ def load_gru_recurrence() -> tuple[SimpleNamespace | None, str | None]:
                 # -fopenmp: the row loops run in torch's OpenMP pool (the same libgomp)
                 extra_cflags=["-O3", "-fopenmp", *_vector_flags()],
                 extra_ldflags=["-fopenmp"],
+                build_directory=str(folder),
                 is_python_module=False,
                 verbose=False,
             )
