@@ -12,7 +12,10 @@ Modules: :mod:`~rnn_reference.layers` (softmax, cross-entropy, linear, tanh),
 :mod:`~rnn_reference.torch_oracle` (the same classifier from ``torch.nn`` modules, to compare;
 imported on its own so the numpy reference loads without torch), :mod:`~rnn_reference.checks`
 (checkers for a learner's own versions of the practical's functions, used by the notebooks;
-imported on its own).
+imported on its own; the machinery is in :mod:`~rnn_reference.checking`),
+:mod:`~rnn_reference.exercises` (the notebooks' exercise cells: the learner's function when
+finished, else the reference, saying so) and :mod:`~rnn_reference.torch_checks` (checks of
+notebook 3's PyTorch exercises; imports torch).
 
 Differences from the practical
 ------------------------------
