@@ -6,7 +6,8 @@ Every arm runs in fresh processes, round by round; `--compare-with` names the ot
     python scripts/benchmark.py lstm --threads 2 --rounds 7 -- --data.val_size 5000
     python scripts/benchmark.py lstm --compare-with ../before --rounds 3 --steps 30
 
-Writes results/benchmark.json and results/benchmark.md. CONFIG is a name in scripts/configs or a
+Writes results/benchmark.json and results/benchmark.md (with --compare-with,
+results/benchmark_compare.json and .md). CONFIG is a name in scripts/configs or a
 YAML path; options after ``--`` go to every run. Time to accuracy is scripts/time_to_accuracy.py;
 the measurement is lab/benchmark.py.
 """

@@ -32,6 +32,7 @@ from lightning_module.utils.environment import environment
 DEFAULT_CONFIGS = ("rnn", "lstm", "gru")
 GATE_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 REPORT_STEM = "benchmark"
+COMPARE_REPORT_STEM = "benchmark_compare"  # a checkout against another: kept beside the main one
 ARM_LABELS = {
     "hand": "hand loop",
     "user": "`rnn-mnist fit`",
@@ -355,7 +356,8 @@ def run_benchmark(
     command: str,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run everything ``settings`` asks for; write ``benchmark.json`` and ``benchmark.md``.
+    """Run everything ``settings`` asks for; write ``benchmark.json`` and ``benchmark.md``
+    (``benchmark_compare.*`` when it compares two checkouts).
 
     The peak is the best of several fp32 ``torch.mm`` of two S x S matrices (``2 * S**3`` FLOPs
     each) on the runs' device; after each config the rows so far go to
@@ -377,6 +379,7 @@ def run_benchmark(
         "matmul_peak": {"size": settings.matmul_size, "device": device, "gflops": peak},
         "results": [],
     }
+    stem = REPORT_STEM if settings.compare_with is None else COMPARE_REPORT_STEM
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-benchmark-") as folder:
         save_dir = Path(folder)
         for config in configs:
@@ -385,8 +388,8 @@ def run_benchmark(
             row = summarise(info, measure_config(config, settings, save_dir, say), peak)
             say(summary_line(row))
             report["results"].append(row)
-            write_partial_report(results_dir, REPORT_STEM, report)  # a failure keeps these
-    write_report(results_dir, REPORT_STEM, report, markdown_report(report))
+            write_partial_report(results_dir, stem, report)  # a failure keeps these
+    write_report(results_dir, stem, report, markdown_report(report))
     return report
 
 
