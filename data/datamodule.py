@@ -23,6 +23,7 @@ from data.folder import load_image_folder
 from data.idx import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, raw_folder, read_split
 from data.samplers import EpochShuffleSampler, eval_sampler
 
+TEST_FILES = (TEST_IMAGES, TEST_LABELS)
 MNIST_TRAIN_SIZE = 60_000
 
 
@@ -102,9 +103,11 @@ class MNISTDataModule(pl.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Download the raw files when any is missing (rank 0 only); assigns no state."""
-        if self.predict_dir is not None and self._trainer_fn() == "predict":
+        stage = self._trainer_fn()
+        if self.predict_dir is not None and stage == "predict":
             return  # classifying a folder needs no MNIST
-        ensure_downloaded(self.data_dir)
+        # test reads only the test files: it runs where just those were copied
+        ensure_downloaded(self.data_dir, TEST_FILES if stage == "test" else None)
 
     def setup(self, stage: str | None = None) -> None:
         """Load and split what ``stage`` needs ("fit", "validate", "test", "predict" or None).
@@ -131,7 +134,7 @@ class MNISTDataModule(pl.LightningDataModule):
             self.setup(stage)
 
     def _read(self, images_name: str, labels_name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        missing = missing_files(self.data_dir)
+        missing = missing_files(self.data_dir, (images_name, labels_name))
         if missing:
             reason = f"{missing[0].name} is missing (no download ran)"
             raise MNISTDataError(missing_data_message(self.data_dir, reason))

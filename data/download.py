@@ -23,9 +23,10 @@ class _RawDownloader(MNIST):
         return str(raw_folder(self.root))
 
 
-def missing_files(root: str | Path) -> list[Path]:
-    """The expected IDX files not present under ``root``."""
-    return [path for path in expected_paths(root) if not path.is_file()]
+def missing_files(root: str | Path, names: tuple[str, ...] | None = None) -> list[Path]:
+    """The expected IDX files (only ``names`` when given) not present under ``root``."""
+    paths = expected_paths(root) if names is None else [raw_folder(root) / n for n in names]
+    return [path for path in paths if not path.is_file()]
 
 
 def missing_data_message(root: str | Path, reason: str) -> str:
@@ -37,14 +38,15 @@ def missing_data_message(root: str | Path, reason: str) -> str:
     )
 
 
-def ensure_downloaded(root: str | Path) -> None:
-    """Download the missing IDX files into ``root/MNIST/raw/`` via torchvision.
+def ensure_downloaded(root: str | Path, names: tuple[str, ...] | None = None) -> None:
+    """Download the missing IDX files into ``root/MNIST/raw/`` via torchvision, unless every one
+    a command reads (``names``; None: all four) is already there.
 
     Raises:
         MNISTDataError: naming the four expected paths and ``MNIST_DATA_DIR`` when the files are
             missing and cannot be downloaded (offline, unreachable mirrors, unwritable folder).
     """
-    if not missing_files(root):
+    if not missing_files(root, names):
         return
     try:
         _RawDownloader(root).download()
@@ -53,7 +55,7 @@ def ensure_downloaded(root: str | Path) -> None:
         raise MNISTDataError(
             missing_data_message(root, f"the download failed ({detail})")
         ) from None
-    still_missing = missing_files(root)
+    still_missing = missing_files(root, names)
     if still_missing:
         raise MNISTDataError(
             missing_data_message(root, f"the download did not produce {still_missing[0]}")

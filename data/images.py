@@ -20,7 +20,9 @@ Conversion (in this order), mirroring how MNIST was made from NIST scans:
    (14, 14), as in MNIST; parts pushed
    outside the field by a lopsided digit are cut off.
 
-A uniform picture (including a 1x1 image) has no ink: it becomes an all-black 28x28 image.
+A uniform picture (including a 1x1 image) has no ink: it becomes an all-black 28x28 image, which
+``is_blank`` recognises; predict and the demo report it as holding no digit instead of
+classifying it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ MAX_PIXELS = 50_000_000  # width * height; a 48-megapixel phone photo still fits
 SUPPORTED_FORMATS = ("PNG", "JPEG")
 INK_THRESHOLD = 0.25
 FIELD = 28
+# Why a blank picture gets no prediction (predict's CSV and stderr).
+NO_DIGIT = "blank image: no digit found (the picture is one uniform colour)"
 BOX = 20
 CENTRE = 14.0
 
@@ -53,6 +57,12 @@ def load_digit_image(path: str | Path) -> np.ndarray:
     """
     grey = _read_grey(Path(path))
     return mnist_like(grey)
+
+
+def is_blank(digit: np.ndarray) -> bool:
+    """Whether a converted (28, 28) digit has no ink at all: the picture was one uniform colour,
+    so any class the model gave it would be a guess."""
+    return not digit.any()
 
 
 def picture_to_digit(image: Image.Image) -> np.ndarray:

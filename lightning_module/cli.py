@@ -39,7 +39,6 @@ a traceback. Every output location and data file is checked before training star
 
 from __future__ import annotations
 
-import errno
 import inspect
 import logging
 import os
@@ -64,12 +63,12 @@ from pytorch_lightning.cli import (
 )
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.plugins.io import TorchCheckpointIO
-from pytorch_lightning.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from data import MNISTDataError, MNISTDataModule
 from lightning_module.model import TRAIN_METRICS, VALIDATION_METRICS, RecurrentClassifier
-from lightning_module.pretrained import resolve_ckpt_path_in_config
+from lightning_module.pretrained import PretrainedModelError, resolve_ckpt_path_in_config
 from lightning_module.training.checkpoint_io import (
     ARCHITECTURE_HPARAMS,
     AtomicTorchCheckpointIO,
@@ -78,7 +77,10 @@ from lightning_module.training.checkpoint_io import (
     read_checkpoint,
 )
 from lightning_module.training.command_settings import given_model_settings
+from lightning_module.training.disk_full import DISK_FULL, disk_full_message
 from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
+from lightning_module.training.interrupts import SIGTERM_EXIT_STATUS, InterruptReport
+from lightning_module.training.output_paths import output_clash
 from lightning_module.training.predictions import PredictionCSVWriter
 from lightning_module.training.progress import LiveProgressBar, drawing_a_bar
 from lightning_module.training.run_config import RunConfigCallback
@@ -87,6 +89,7 @@ from lightning_module.training.run_folders import (
     LATEST_LINK,
     claim_run_folder,
     free_name,
+    name_leaving_root,
     newest_with,
     point_latest,
     run_folder_of,
@@ -129,7 +132,6 @@ LIGHTNING_RANK_ZERO_LOGGER = "pytorch_lightning.utilities.rank_zero"
 TIP_MARKER = "\U0001f4a1 Tip:"
 # What main() reports as one "rnn-mnist: error: ..." line instead of a traceback.
 KNOWN_ERRORS = (ConfigurationError, MNISTDataError, CheckpointError, NonFiniteLossError)
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @rank_zero_only
@@ -201,11 +203,17 @@ class RNNMnistCLI(LightningCLI):
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         super().parse_arguments(parser, args)
-        resolve_ckpt_path_in_config(self.config)  # "pretrained:<name>" -> that shipped file
+        try:
+            resolve_ckpt_path_in_config(self.config)  # "pretrained:<name>" -> that shipped file
+        except PretrainedModelError as exc:  # a name or a use the command cannot take
+            given = f"--ckpt_path {self.config[self.config.subcommand].ckpt_path}"
+            message = str(exc) if str(exc).startswith(given) else f"{given}: {exc}"
+            raise ConfigurationError(message) from None
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return
         config = self.config[subcommand]
+        self._refuse_run_names_leaving_root(config)
         self._follow_default_root_dir(config)
         argv = args.as_dict() if isinstance(args, Namespace) else args
         given = given_model_settings(
@@ -225,6 +233,23 @@ class RNNMnistCLI(LightningCLI):
         self._check_architecture(ckpt_path, checkpoint.get("hyper_parameters") or {})
         if subcommand == "fit":
             self._resume_folder = run_folder_of(ckpt_path, self._run_root)
+
+    @staticmethod
+    def _refuse_run_names_leaving_root(config: Namespace) -> None:
+        """A logger's name and version are folder names below its save_dir: one that is absolute
+        or climbs out with '..' would write a run's files where no run root is."""
+        loggers = config.trainer.get("logger")
+        for logger in loggers if isinstance(loggers, list) else [loggers]:
+            init_args = logger.get("init_args") if isinstance(logger, Namespace) else None
+            for key in ("name", "version"):
+                value = init_args.get(key) if init_args is not None else None
+                reason = name_leaving_root(value)
+                if reason is not None:
+                    raise ConfigurationError(
+                        f"trainer.logger.init_args.{key} {value!r} {reason}: a run {key} is a "
+                        "folder name inside the logger's save_dir; put the location in "
+                        "--trainer.logger.init_args.save_dir instead"
+                    )
 
     @staticmethod
     def _follow_default_root_dir(config: Namespace) -> None:
@@ -358,6 +383,7 @@ class RNNMnistCLI(LightningCLI):
         if self.subcommand in ("fit", None):  # None: run=False, objects built for a fit
             if trainer.loggers:
                 trainer.callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+            trainer.callbacks.append(InterruptReport(LAST_CHECKPOINT_NAME))
         elif evaluating:  # only fit makes a run folder, so only fit saves its config
             trainer.callbacks = [
                 cb for cb in trainer.callbacks if not isinstance(cb, SaveConfigCallback)
@@ -365,6 +391,7 @@ class RNNMnistCLI(LightningCLI):
             self._checkpoints_stay_with(trainer, self.config_init[self.subcommand].get("ckpt_path"))
         if self.subcommand == "predict":
             writer = self._prediction_writer(trainer)
+            self._refuse_output_over_inputs(writer.output)
             require_writable_file("predictions.output", writer.output, error=ConfigurationError)
         else:  # the writer only writes predictions: other trainers need not carry it
             trainer.callbacks = [
@@ -432,6 +459,23 @@ class RNNMnistCLI(LightningCLI):
             logger = trainer.loggers[0]
             return run_root(logger.save_dir, logger.name, trainer.default_root_dir)
         return run_root(None, None, trainer.default_root_dir)
+
+    def _refuse_output_over_inputs(self, output: Path) -> None:
+        """The predictions file may not replace the checkpoint, a config file, an image being
+        classified or a run's file, nor lie in the folder being classified."""
+        config = self.config[self.subcommand]
+        inputs: list[tuple[str, Any]] = []
+        ckpt_path = self.config_init[self.subcommand].get("ckpt_path")
+        if ckpt_path and os.path.isfile(ckpt_path):
+            inputs.append(("the checkpoint being loaded, --ckpt_path", ckpt_path))
+        for path in config.get("config") or []:
+            inputs.append(("a config file given with --config", getattr(path, "absolute", path)))
+        folders = []
+        if config.data.get("predict_dir"):
+            folders.append(("--data.predict_dir", config.data.predict_dir))
+        clash = output_clash("predictions.output", output, inputs, folders)
+        if clash is not None:
+            raise ConfigurationError(clash)
 
     def _prediction_writer(self, trainer: Any) -> PredictionCSVWriter:
         return next(cb for cb in trainer.callbacks if isinstance(cb, PredictionCSVWriter))
@@ -507,6 +551,8 @@ class RNNMnistCLI(LightningCLI):
 
     def after_fit(self) -> None:
         trainer = self.trainer
+        if trainer.interrupted:  # InterruptReport said how to resume; its weights are not final
+            return
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         if trainer.fast_dev_run or best is None:
             self._say("testing the final weights (no best checkpoint was saved)")
@@ -606,7 +652,8 @@ def main(args: list[str] | None = None) -> int:
     missing/corrupt data, unusable checkpoint, diverged training; or a full disk) printed as one
     ``rnn-mnist: error: ...`` message on stderr. 2: a bad argument or output location (the same
     kind of message; jsonargparse's own type errors also exit with 2). ``--version`` prints
-    ``rnn-mnist <version>`` and exits with 0. Unexpected errors keep their traceback.
+    ``rnn-mnist <version>`` and exits with 0. A fit stopped by Ctrl-C (1) or SIGTERM (143) says
+    how to resume it. Unexpected errors keep their traceback.
     """
     argv = sys.argv[1:] if args is None else args
     if argv[:1] == ["demo"]:  # a web page, not a Trainer run: no LightningCLI
@@ -618,16 +665,13 @@ def main(args: list[str] | None = None) -> int:
     except KNOWN_ERRORS as exc:
         print(f"{own_line()}rnn-mnist: error: {exc}", file=sys.stderr, flush=True)
         return 2 if isinstance(exc, ConfigurationError) else 1
+    except SIGTERMException:  # InterruptReport has said how to resume
+        return SIGTERM_EXIT_STATUS
     except OSError as exc:
         if exc.errno not in DISK_FULL:
             raise
-        where = f" writing {exc.filename}" if exc.filename else ""
         print(
-            f"{own_line()}rnn-mnist: error: no space left on the device{where} "
-            f"({exc.strerror}); every checkpoint is written whole or not at all, so those of the "
-            "last finished epoch are intact: free some space, then resume with --ckpt_path last",
-            file=sys.stderr,
-            flush=True,
+            f"{own_line()}rnn-mnist: error: {disk_full_message(exc)}", file=sys.stderr, flush=True
         )
         return 1
     finally:

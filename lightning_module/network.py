@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from lightning_module.gru import FusedGRU
+from lightning_module.network_size import require_fits_in_memory
 from lightning_module.utils.checks import require_choice, require_int, require_number
 
 IMAGE_SIDE = 28
@@ -108,6 +109,7 @@ def validate_network_args(
     require_choice("head_init", head_init, HEAD_INITS)
     require_choice("gru_impl", gru_impl, GRU_IMPLS)
     require_int("tbptt_steps", tbptt_steps, 1, optional=True)
+    require_fits_in_memory(cell, hidden_size, num_layers, pixels_per_step, num_classes)
 
 
 class SequenceClassifierNet(nn.Module):
@@ -209,6 +211,11 @@ class SequenceClassifierNet(nn.Module):
 
     def sequence(self, images: torch.Tensor) -> torch.Tensor:
         """Images (N, 28, 28) or (N, 784) -> the input sequence (N, T, P)."""
+        if not images.is_floating_point():
+            raise ValueError(
+                f"images must be floating point in [0, 1], got dtype {images.dtype}: scale "
+                "integer images first, e.g. images.float() / 255 for 8-bit pixels"
+            )
         n = images.shape[0]
         if math.prod(images.shape[1:]) != IMAGE_PIXELS:
             raise ValueError(

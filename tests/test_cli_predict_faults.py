@@ -1,9 +1,10 @@
 """``rnn-mnist predict`` on a folder of awkward and broken image files.
 
-Convertible images (colour, 16-bit, 1x1, large) are classified after data.images' documented
-conversion; unreadable ones (not an image, empty, too large by header, truncated) each get a CSV
-row and a stderr line with the reason; the rest are still classified; the exit code is 1 exactly
-when something failed.
+Convertible images (colour, 16-bit, large) are classified after data.images' documented
+conversion; unreadable ones (not an image, empty, too large by header, truncated) and blank ones
+(one uniform colour, 1x1 included: no digit, as the demo says) each get a CSV row with an empty
+prediction and a stderr line with the reason; the rest are still classified; the exit code is 1
+exactly when something failed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from synthetic_mnist import png_header_only, synthetic_digits
 from tiny_cli import predict_folder
 
 from data import load_digit_image
-from data.images import MAX_PIXELS
+from data.images import MAX_PIXELS, NO_DIGIT
 from lightning_module import RecurrentClassifier
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
@@ -31,10 +32,9 @@ def write_convertible(folder: Path) -> list[str]:
     Image.fromarray(digits[0]).save(folder / "grey.png")
     Image.fromarray(digits[1]).convert("RGB").save(folder / "colour.jpg", quality=95)
     Image.fromarray(digits[2].astype(np.uint16) * 257).save(folder / "sixteen_bit.png")
-    Image.new("L", (1, 1), 200).save(folder / "one_pixel.png")
     Image.fromarray(digits[3]).resize((1400, 1400)).save(folder / "large.png")
     assert Image.open(folder / "sixteen_bit.png").mode.startswith("I")
-    return ["colour.jpg", "grey.png", "large.png", "one_pixel.png", "sixteen_bit.png"]
+    return ["colour.jpg", "grey.png", "large.png", "sixteen_bit.png"]
 
 
 def write_unreadable(folder: Path) -> dict[str, str]:
@@ -46,7 +46,11 @@ def write_unreadable(folder: Path) -> dict[str, str]:
     blob = (folder / "whole.png").read_bytes()
     (folder / "truncated.png").write_bytes(blob[: len(blob) // 2])
     (folder / "whole.png").unlink()
+    Image.new("L", (1, 1), 200).save(folder / "one_pixel.png")  # uniform: no digit to classify
+    Image.new("RGB", (40, 30), (90, 140, 200)).save(folder / "blue.png")
     return {
+        "one_pixel.png": NO_DIGIT,
+        "blue.png": NO_DIGIT,
         "notes.txt": "not an image (expected PNG or JPEG)",
         "empty.png": "empty file",
         "bomb.png": f"image too large (10000x10000 = 100000000 pixels; the limit is {MAX_PIXELS})",
@@ -92,6 +96,7 @@ def test_bad_files_are_reported_one_per_line_the_rest_classified_and_the_exit_co
 
 def test_the_documented_conversions_make_odd_images_mnist_like(tmp_path):
     write_convertible(tmp_path)
+    Image.new("L", (1, 1), 200).save(tmp_path / "one_pixel.png")
     grey = load_digit_image(tmp_path / "grey.png")
     assert grey.shape == (28, 28) and grey.dtype == np.float32 and grey.max() == 1.0
     assert np.abs(load_digit_image(tmp_path / "sixteen_bit.png")).max() == 1.0

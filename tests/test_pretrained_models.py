@@ -79,7 +79,8 @@ def test_the_cli_refuses_an_unknown_name_or_fit_with_one_error_line(
         "--ckpt_path",
         f"pretrained:{name}",
     ]
-    assert main(args) == 1
+    assert main(args) == 2  # a bad argument
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("rnn-mnist: error: ") and message in err[-1]
+    assert err[-1].startswith(f"rnn-mnist: error: --ckpt_path pretrained:{name}")
+    assert message in err[-1]
     assert not (tmp_path / "runs").exists()  # refused before the run made its folder

@@ -1,7 +1,8 @@
 """``rnn-mnist demo [--host H] [--port P] [--model NAME]``: serve the page until interrupted.
 
-Options are checked, and the model loaded, before the server starts; a bad option or a missing
-Gradio is one ``rnn-mnist demo: error: ...`` line (exit status 2).
+Options are checked (the host and port by binding a socket there), and the model loaded, before
+the server starts; a bad option, a busy port or a missing Gradio is one
+``rnn-mnist demo: error: ...`` line (exit status 2).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import os
 import sys
 
+from lightning_module.demo.address import address_problem
 from lightning_module.pretrained import known_names
 
 DEFAULT_MODEL = "lstm"
@@ -43,6 +45,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error(f"argument --port: expected a TCP port in 1..65535, got {args.port}")
     if args.model not in known_names():
         parser.error(f"argument --model: unknown pretrained model {args.model!r} (known: {names})")
+    problem = address_problem(args.host, args.port)
+    if problem is not None:
+        parser.error(problem)
     return args
 
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from data.errors import DigitImageError
-from data.images import load_digit_image, picture_to_digit
+from data.images import is_blank, load_digit_image, picture_to_digit
 from lightning_module.model import RecurrentClassifier
 from lightning_module.pretrained import load_cards
 from lightning_module.training.figures import readout_figure
@@ -70,7 +70,7 @@ class DigitReader:
             return Reading(f"Could not read the picture: {exc}")
         if digit is None:
             return Reading(NO_INPUT)
-        if not digit.any():
+        if is_blank(digit):
             return Reading(BLANK)
         model = self.model(model_name)
         with torch.no_grad():

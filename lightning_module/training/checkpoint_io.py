@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
+from lightning_module.training.disk_full import DISK_FULL
 from lightning_module.utils.atomic import atomic_output
 
 # The hyperparameters that decide what the weights mean: a checkpoint fits a model only where
@@ -66,7 +67,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = None) -> dict[s
 
     Raises:
         CheckpointError: the file is missing, empty, truncated or corrupt, holds objects a
-            weights-only load refuses (code could run), or is not a Lightning checkpoint.
+            weights-only load refuses (code could run), is not a Lightning checkpoint, or holds
+            NaN/inf weights.
     """
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint {path} not found (or not a file)")
@@ -95,6 +97,21 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = None) -> dict[s
             f"checkpoint {path} is not a Lightning checkpoint (no 'state_dict' entry; found "
             f"{type(checkpoint).__name__})"
         )
+    non_finite = [
+        name
+        for name, value in checkpoint["state_dict"].items()
+        if isinstance(value, torch.Tensor)
+        and value.is_floating_point()
+        and not bool(torch.isfinite(value).all())
+    ]
+    if non_finite:
+        shown = ", ".join(non_finite[:3]) + (
+            f" and {len(non_finite) - 3} more" if len(non_finite) > 3 else ""
+        )
+        raise CheckpointError(
+            f"checkpoint {path} holds non-finite weights (NaN or inf) in {shown}: it was saved "
+            "from a diverged run and would predict nothing meaningful; use an earlier checkpoint"
+        )
     return checkpoint
 
 
@@ -111,9 +128,10 @@ class AtomicTorchCheckpointIO(TorchCheckpointIO):
             with atomic_output(path) as temporary:
                 super().save_checkpoint(checkpoint, temporary, storage_options=storage_options)
         except OSError as exc:
-            if exc.filename is not None or exc.errno is None:
+            # Name the checkpoint, not the temporary file (or a library's own) that failed.
+            if exc.errno is None or (exc.filename is not None and exc.errno not in DISK_FULL):
                 raise
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc  # name the checkpoint
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
     def load_checkpoint(
         self, path: str | os.PathLike, map_location: Any = None, weights_only: bool | None = None

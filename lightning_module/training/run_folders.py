@@ -119,3 +119,15 @@ def free_name(folder: str | os.PathLike, pattern: str) -> str:
     while (Path(folder) / pattern.format(number)).exists():
         number += 1
     return pattern.format(number)
+
+
+def name_leaving_root(name: object) -> str | None:
+    """Why a logger's run ``name`` (or ``version``) would put files outside its save_dir: it is
+    absolute or climbs with ``..``; None for a name that stays inside (or is not a string)."""
+    if not isinstance(name, str) or not name:
+        return None
+    if os.path.isabs(name) or name.startswith("~"):
+        return "is an absolute path"
+    if ".." in Path(name).parts:
+        return "climbs out with '..'"
+    return None
