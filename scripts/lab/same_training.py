@@ -1,0 +1,129 @@
+"""Does a code change alter training? The same short ``rnn-mnist fit`` in two checkouts, in fresh
+processes, compared bit for bit: the final weights' digest and the test scores."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lab.command import RNN_MNIST, run_module
+from lab.configs import resolve_config
+from lab.reports import write_report
+from lightning_module.utils.environment import environment
+
+REPORT_STEM = "same_training"
+
+
+def weights_digest(state_dict: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def last_checkpoint(save_dir: Path) -> Path:
+    """The one ``last.ckpt`` a fit wrote under ``save_dir``."""
+    found = sorted(save_dir.rglob("last.ckpt"))
+    if len(found) != 1:
+        raise RuntimeError(f"expected one last.ckpt under {save_dir}, found {len(found)}")
+    return found[0]
+
+
+def test_scores(output: str) -> dict[str, float]:
+    """``test_acc`` and ``test_loss`` from the table Lightning prints after the post-fit test."""
+    scores = {}
+    for line in output.splitlines():
+        cells = [cell.strip() for cell in line.replace("│", "|").split("|") if cell.strip()]
+        if len(cells) == 2 and cells[0] in ("test_acc", "test_loss"):
+            scores[cells[0]] = float(cells[1])
+    return scores
+
+
+def train_in(checkout: Path, config: Path, extra_args: Sequence[str], threads: int | None):
+    """Fit ``config`` in ``checkout``; the digest of its last weights and its test scores."""
+    with tempfile.TemporaryDirectory(prefix="rnn-mnist-same-") as folder:
+        save_dir = Path(folder)
+        # the logger's save_dir too: older checkouts put runs under the working folder
+        command = [
+            RNN_MNIST, "fit", "--config", str(config), "--trainer.default_root_dir", folder,
+            "--trainer.logger.init_args.save_dir", folder,
+            "--trainer.enable_progress_bar", "false", *extra_args,
+        ]  # fmt: skip
+        status, output = run_module(command, checkout, threads)
+        if status != 0:
+            tail = output.strip().splitlines()[-3:]
+            raise RuntimeError(f"the fit in {checkout} failed: " + " | ".join(tail))
+        checkpoint = torch.load(last_checkpoint(save_dir), map_location="cpu", weights_only=True)
+        return {
+            "checkout": str(checkout),
+            "weights_sha256": weights_digest(checkpoint["state_dict"]),
+            "epoch": checkpoint.get("epoch"),
+            "global_step": checkpoint.get("global_step"),
+            **test_scores(output),
+        }
+
+
+def same_training(
+    checkouts: Sequence[str | Path],
+    config: str,
+    config_dir: str | Path,
+    results_dir: str | Path,
+    command: str,
+    extra_args: Sequence[str] = (),
+    threads: int | None = 1,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train in each checkout and write ``same_training.{json,md}``: identical or not."""
+    path = resolve_config(config, config_dir)
+    folders = [Path(checkout).resolve() for checkout in checkouts]
+    for folder in folders:
+        if not (folder / "lightning_module" / "cli.py").is_file():
+            raise FileNotFoundError(f"{folder} is not a checkout of this repository")
+    runs = []
+    for folder in folders:
+        runs.append(train_in(folder, path.resolve(), extra_args, threads))
+        say(f"{folder}: weights {runs[-1]['weights_sha256'][:16]}, test {runs[-1].get('test_acc')}")
+    report = {
+        "command": command,
+        "config": path.stem,
+        "extra_args": shlex.join(extra_args),
+        "threads": threads,
+        "environment": environment(),
+        "runs": runs,
+        "identical": len({run["weights_sha256"] for run in runs}) == 1,
+    }
+    write_report(results_dir, REPORT_STEM, report, markdown(report))
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    verdict = "identical" if report["identical"] else "different"
+    lines = [
+        "# Same training?",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"`rnn-mnist fit --config {report['config']}.yaml {report['extra_args']}` in each "
+        f"checkout, {report['threads'] or 'default'} thread(s), "
+        f"{report['environment']['processor'] or report['environment']['machine']}: the final "
+        f"weights are **{verdict}**.",
+        "",
+        "| checkout | weights sha256 | epoch | step | test acc | test loss |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for run in report["runs"]:
+        lines.append(
+            f"| `{run['checkout']}` | `{run['weights_sha256'][:16]}` | {run['epoch']} "
+            f"| {run['global_step']} | {run.get('test_acc', float('nan')):.4f} "
+            f"| {run.get('test_loss', float('nan')):.6f} |"
+        )
+    return "\n".join(lines) + "\n"

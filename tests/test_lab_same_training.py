@@ -1,0 +1,67 @@
+"""scripts/same_training.py: a short fit in two checkouts, compared by weights digest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from scripts_loader import load_script
+from tiny_cli import tiny_args
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_same_checkout_twice_trains_identically_and_says_so(mnist_dir, tmp_path, capsys):
+    results = tmp_path / "results"
+    extra = [*tiny_args(mnist_dir, None, name=None), "--trainer.max_epochs", "1"]
+    args = [str(REPO_ROOT), str(REPO_ROOT), "--config", "lstm", "--results-dir", str(results)]
+    assert load_script("same_training").main([*args, "--", *extra]) == 0
+    report = json.loads((results / "same_training.json").read_text())
+    first, second = report["runs"]
+    assert report["identical"] and first["weights_sha256"] == second["weights_sha256"]
+    assert first["test_acc"] == second["test_acc"] and 0 <= first["test_acc"] <= 1
+    assert first["epoch"] == 0 and first["global_step"] > 0
+    assert "**identical**" in (results / "same_training.md").read_text()
+    assert capsys.readouterr().out.strip().endswith("identical")
+
+
+def test_the_digest_sees_one_changed_bit_a_dtype_and_a_name():
+    from lab.same_training import weights_digest
+
+    weights = {"a": torch.zeros(3), "b": torch.ones(2, 2)}
+    base = weights_digest(weights)
+    assert weights_digest({"b": torch.ones(2, 2), "a": torch.zeros(3)}) == base  # order-free
+    flipped = torch.zeros(3)
+    flipped[1] = torch.finfo(torch.float32).tiny  # the smallest change a float32 can show
+    assert weights_digest({**weights, "a": flipped}) != base
+    assert weights_digest({**weights, "a": torch.zeros(3, dtype=torch.float64)}) != base
+    assert weights_digest({"c": torch.zeros(3), "b": torch.ones(2, 2)}) != base
+
+
+def test_test_scores_are_read_from_lightnings_table_not_from_the_model_summary():
+    from lab.same_training import test_scores
+
+    output = "\n".join(
+        [
+            "2 | test_acc | MulticlassAccuracy | 0      | train | 0",
+            "│         test_acc          │    0.5357999801635742     │",
+            "│         test_loss         │    1.4185307025909424     │",
+        ]
+    )
+    assert test_scores(output) == {"test_acc": 0.5357999801635742, "test_loss": 1.4185307025909424}
+
+
+def test_a_folder_that_is_no_checkout_exits_2_before_training(tmp_path, capsys):
+    args = [str(tmp_path), str(REPO_ROOT), "--results-dir", str(tmp_path / "r")]
+    assert load_script("same_training").main(args) == 2
+    assert "is not a checkout of this repository" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("threads", ["0", "x"])
+def test_bad_threads_exit_2(threads):
+    with pytest.raises(SystemExit) as exited:
+        load_script("same_training").main([".", ".", "--threads", threads])
+    assert exited.value.code == 2
