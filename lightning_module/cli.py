@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from jsonargparse import Namespace
+from jsonargparse import ArgumentError, Namespace
 from pytorch_lightning.callbacks import (
     Callback,
     EarlyStopping,
@@ -77,6 +77,8 @@ from lightning_module.training.checkpoint_io import (
     read_checkpoint,
 )
 from lightning_module.training.command_settings import given_model_settings
+from lightning_module.training.config_files import ConfigFileError, check_config_files
+from lightning_module.training.config_sources import parse_error_line
 from lightning_module.training.disk_full import DISK_FULL, disk_full_message
 from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
 from lightning_module.training.interrupts import SIGTERM_EXIT_STATUS, InterruptReport
@@ -96,6 +98,7 @@ from lightning_module.training.run_folders import (
     run_root,
     version_of,
 )
+from lightning_module.training.setting_conflicts import SettingConflict, check_fit_settings
 from lightning_module.training.tensorboard_figures import TensorBoardFigures
 from lightning_module.utils.checks import (
     require_choice,
@@ -131,7 +134,15 @@ LIGHTNING_CHECKPOINT_NAMES = ("hpc", "registry")
 LIGHTNING_RANK_ZERO_LOGGER = "pytorch_lightning.utilities.rank_zero"
 TIP_MARKER = "\U0001f4a1 Tip:"
 # What main() reports as one "rnn-mnist: error: ..." line instead of a traceback.
-KNOWN_ERRORS = (ConfigurationError, MNISTDataError, CheckpointError, NonFiniteLossError)
+KNOWN_ERRORS = (
+    ConfigurationError,
+    ConfigFileError,
+    SettingConflict,
+    MNISTDataError,
+    CheckpointError,
+    NonFiniteLossError,
+)
+BAD_ARGUMENTS = (ConfigurationError, ConfigFileError, SettingConflict)  # exit status 2
 
 
 @rank_zero_only
@@ -170,6 +181,8 @@ class RNNMnistCLI(LightningCLI):
     test_results: list[dict[str, float]] | None = None
     run_folder: Path | None = None
     _resume_folder: Path | None = None
+    _argv: Any = None
+    _config_files: dict[str, Any]  # each --config file's content, by its path
 
     def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
         parser = super().init_parser(**kwargs)
@@ -202,7 +215,15 @@ class RNNMnistCLI(LightningCLI):
     # -- parsing: where runs go, which checkpoint, and whether it agrees with the command ------
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        super().parse_arguments(parser, args)
+        # Config files are read here first: jsonargparse reports their mistakes without the
+        # file's name, or expands YAML aliases without a bound.
+        self._argv = sys.argv[1:] if args is None else args
+        argv = self._argv if isinstance(self._argv, list) else []
+        self._config_files = check_config_files(argv)
+        try:
+            super().parse_arguments(parser, args)
+        except ArgumentError as exc:  # the parser is built with exit_on_error=False
+            raise ConfigurationError(parse_error_line(str(exc), argv, self._config_files)) from None
         try:
             resolve_ckpt_path_in_config(self.config)  # "pretrained:<name>" -> that shipped file
         except PretrainedModelError as exc:  # a name or a use the command cannot take
@@ -212,12 +233,13 @@ class RNNMnistCLI(LightningCLI):
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return
+        if subcommand == "fit":
+            check_fit_settings(self.config.fit.as_dict(), argv, self._config_files)
         config = self.config[subcommand]
         self._refuse_run_names_leaving_root(config)
         self._follow_default_root_dir(config)
-        argv = args.as_dict() if isinstance(args, Namespace) else args
         given = given_model_settings(
-            self.config, subcommand, sys.argv[1:] if argv is None else argv
+            self.config, subcommand, args.as_dict() if isinstance(args, Namespace) else self._argv
         )
         self._command_model = {name: config.model[name] for name in given if name in config.model}
         self._run_root = self._config_run_root(config)
@@ -628,6 +650,7 @@ def run_cli(
         # checkpoints' hyperparameters stay the model's own arguments (no "_instantiator" entry)
         load_from_checkpoint_support=False,
         parser_kwargs={
+            "exit_on_error": False,  # parse errors become one "rnn-mnist: error:" line
             "description": "Train and use recurrent classifiers on sequential MNIST.",
             "epilog": "Also: 'rnn-mnist demo' draws a digit in the browser and classifies it "
             "(the 'demo' extra; rnn-mnist demo --help).",
@@ -664,7 +687,7 @@ def main(args: list[str] | None = None) -> int:
         return run_cli(args).exit_code
     except KNOWN_ERRORS as exc:
         print(f"{own_line()}rnn-mnist: error: {exc}", file=sys.stderr, flush=True)
-        return 2 if isinstance(exc, ConfigurationError) else 1
+        return 2 if isinstance(exc, BAD_ARGUMENTS) else 1
     except SIGTERMException:  # InterruptReport has said how to resume
         return SIGTERM_EXIT_STATUS
     except OSError as exc:

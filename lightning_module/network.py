@@ -109,6 +109,14 @@ def validate_network_args(
     require_choice("head_init", head_init, HEAD_INITS)
     require_choice("gru_impl", gru_impl, GRU_IMPLS)
     require_int("tbptt_steps", tbptt_steps, 1, optional=True)
+    steps = IMAGE_PIXELS // pixels_per_step
+    if tbptt_steps is not None and tbptt_steps > steps:
+        # Truncation only acts below the sequence's length: a larger k is full BPTT.
+        raise ValueError(
+            f"tbptt_steps={tbptt_steps} is more than the {steps} steps that "
+            f"pixels_per_step={pixels_per_step} makes of an image, so nothing would be "
+            f"truncated: set tbptt_steps below {steps}, or leave it unset for full BPTT"
+        )
     require_fits_in_memory(cell, hidden_size, num_layers, pixels_per_step, num_classes)
 
 

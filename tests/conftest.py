@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import scripts_loader  # noqa: F401  (puts scripts/ on sys.path: tests import lab)
 import torch
-from synthetic_mnist import write_synthetic_mnist
+from synthetic_mnist import IDX_FILES, write_synthetic_mnist
 from tiny_cli import tiny_args
 
 N_TRAIN, N_TEST = 300, 100
@@ -26,6 +26,16 @@ def mnist_dir(_synthetic_mnist_master, tmp_path) -> Path:
     root = tmp_path / "data"
     shutil.copytree(_synthetic_mnist_master, root)
     return root
+
+
+@pytest.fixture
+def unreadable_data(tmp_path) -> Path:
+    """A data root whose four IDX files exist but are garbage: reading any of them fails."""
+    raw = tmp_path / "garbage" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in IDX_FILES:
+        (raw / name).write_bytes(b"not an IDX file at all")
+    return tmp_path / "garbage"
 
 
 @pytest.fixture(scope="session")

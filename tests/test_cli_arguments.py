@@ -14,40 +14,17 @@ from pathlib import Path
 from urllib.error import URLError
 
 import pytest
-from synthetic_mnist import IDX_FILES, TRAIN_IMAGES, TRAIN_LABELS
+from cli_runs import files_under, run_main
+from synthetic_mnist import TRAIN_IMAGES, TRAIN_LABELS
 from tiny_cli import tiny_args
 
 from data import download
-from lightning_module.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
 
 def cli_args(data_dir: Path, runs: Path) -> list[str]:
     return ["fit", *tiny_args(data_dir, runs, name=None), "--trainer.max_epochs", "1"]
-
-
-def run_main(args: list[str], capsys) -> tuple[int, str]:
-    """``main(args)``'s exit code (a SystemExit from argument parsing included) and stderr."""
-    try:
-        code = main(args)
-    except SystemExit as exit_info:
-        code = exit_info.code
-    return code, capsys.readouterr().err
-
-
-def files_under(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-
-
-@pytest.fixture
-def unreadable_data(tmp_path) -> Path:
-    """A data root whose four IDX files exist but are garbage: reading any of them fails."""
-    raw = tmp_path / "garbage" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name in IDX_FILES:
-        (raw / name).write_bytes(b"not an IDX file at all")
-    return tmp_path / "garbage"
 
 
 BAD_SETTINGS = [

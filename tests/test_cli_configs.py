@@ -56,7 +56,7 @@ def test_config_runs_one_batch_and_is_configured_to_log_under_its_own_name(
     assert cli.config.fit.trainer.logger.init_args.name == config.stem
     assert cli.config.fit.trainer.logger.class_path.endswith("TensorBoardLogger")
     # the practical's cap, except where a schedule or the notebook's small run sets the length
-    assert cli.config.fit.trainer.max_epochs == {"fast": 5, "notebook": 2}.get(config.stem, 100)
+    assert cli.config.fit.trainer.max_epochs == {"fast": 7, "notebook": 2}.get(config.stem, 100)
     assert "test_acc" in cli.test_results[0]
 
 
@@ -96,7 +96,8 @@ def test_config_sets_the_documented_model(name, tmp_path):
     if name == "fast":  # the schedule sets the length; one validation, after the last epoch
         assert cli.datamodule.batch_size == 256
         assert (early_stopping.monitor, early_stopping.mode) == ("val_acc", "max")
-        assert cli.trainer.check_val_every_n_epoch == cli.trainer.max_epochs == 5
+        assert cli.trainer.check_val_every_n_epoch == cli.trainer.max_epochs == 7
+        assert cli.datamodule.val_size == 1000
         assert cli.trainer.num_sanity_val_steps == 0
         assert cli.trainer.precision == "bf16-mixed"
         return

@@ -1,0 +1,21 @@
+"""The CLI run in-process as the console script runs it, for the tests of refused commands:
+its exit code and stderr, and the files a command left behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lightning_module.cli import main
+
+
+def run_main(args: list[str], capsys) -> tuple[int, str]:
+    """``main(args)``'s exit code (a SystemExit from argument parsing included) and stderr."""
+    try:
+        code = main(args)
+    except SystemExit as exit_info:
+        code = exit_info.code
+    return code, capsys.readouterr().err
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
