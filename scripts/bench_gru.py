@@ -1,9 +1,11 @@
 """Training throughput of nn.LSTM, nn.GRU and FusedGRU on sequential MNIST shapes (CPU).
 
 The measurement is ``lab.gru_benchmark``; this file parses options and writes ``bench_gru.json``
-and ``bench_gru.md``.
+and ``bench_gru.md`` (or ``--report-name``'s).
 
     python scripts/bench_gru.py                      # table + results/bench_gru.{json,md}
+    python scripts/bench_gru.py --hidden 160 --batch 256 --pixels-per-step 56 \
+        --report-name bench_gru_fast                 # fast.yaml's shape
     python scripts/bench_gru.py --profile            # why nn.GRU is slow: profiler tables
 """
 
@@ -56,7 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--out-dir",
         type=Path,
         default=REPO_ROOT / "results",
-        help="folder for bench_gru.json and bench_gru.md",
+        help="folder for the two reports",
+    )
+    parser.add_argument(
+        "--report-name",
+        default="bench_gru",
+        help="file name of the reports, without .json / .md",
     )
     parser.add_argument(
         "--profile", action="store_true", help="profile nn.LSTM and nn.GRU instead of benchmarking"
@@ -89,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         "steps": args.steps,
         "warmup": args.warmup,
         "environment": environment(),
-        "command": " ".join(["python", "scripts/bench_gru.py", *sys.argv[1:]]),
+        "command": " ".join(
+            ["python", "scripts/bench_gru.py", *(sys.argv[1:] if argv is None else argv)]
+        ),
     }
     results = benchmark(
         args.models,
@@ -102,12 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     table = markdown_table(results, settings)
     print("\n" + table)
+    json_path = args.out_dir / f"{args.report_name}.json"
+    markdown_path = args.out_dir / f"{args.report_name}.md"
     atomic_write_text(
-        args.out_dir / "bench_gru.json",
-        json.dumps({"settings": settings, "results": results}, indent=2) + "\n",
+        json_path, json.dumps({"settings": settings, "results": results}, indent=2) + "\n"
     )
-    atomic_write_text(args.out_dir / "bench_gru.md", table)
-    print(f"wrote {args.out_dir / 'bench_gru.json'} and {args.out_dir / 'bench_gru.md'}")
+    atomic_write_text(markdown_path, table)
+    print(f"wrote {json_path} and {markdown_path}")
 
 
 if __name__ == "__main__":

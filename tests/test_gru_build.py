@@ -59,6 +59,58 @@ def test_both_loops_over_time_match_the_python_loops(cpp_kernel, T, N, H, bias, 
         )
 
 
+@pytest.fixture
+def three_threads():
+    """torch's pool at 3 threads (whatever the machine's cores), restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    yield
+    torch.set_num_threads(before)
+
+
+# N = 161, H = 64: three uneven blocks of rows, one per thread; T odd and even, as dL/dh_0 ends
+# in one of two buffers by T's parity
+@pytest.mark.parametrize("T", [3, 4])
+@pytest.mark.parametrize("matmul_dtype", [torch.float64, torch.float32, torch.bfloat16])
+def test_rows_split_among_threads_match_the_python_loops(
+    cpp_kernel, three_threads, T, matmul_dtype
+):
+    state_dtype = torch.float64 if matmul_dtype == torch.float64 else torch.float32
+    gx, h0, w_hh, b_hn, dhs = recurrence_inputs(T, 161, 64, state_dtype)
+    gx, w_hh = gx.to(matmul_dtype), w_hh.to(matmul_dtype)
+    # the pool's threads must not record autograd for a weight that requires grad
+    w_hh.requires_grad_(True)
+    tol = {torch.float64: 1e-12, torch.float32: 1e-5, torch.bfloat16: 2e-3}[matmul_dtype]
+    with torch.no_grad():
+        expected_forward = PYTHON_RECURRENCE.forward(gx, h0, w_hh, b_hn)
+        actual_forward = cpp_kernel.forward(gx, h0, w_hh, b_hn)
+        expected_backward = PYTHON_RECURRENCE.backward(dhs, *expected_forward, w_hh)
+        actual_backward = cpp_kernel.backward(dhs, *actual_forward, w_hh)
+    names = ["hs", "rz", "n", "gh_n", "dgh", "dgx_n", "dh0"]
+    for name, actual, expected in zip(
+        names,
+        [*actual_forward, *actual_backward],
+        [*expected_forward, *expected_backward],
+        strict=True,
+    ):
+        assert actual.dtype == expected.dtype, name
+        assert relative_error(actual, expected) < tol, name
+
+
+def test_a_training_step_on_three_threads_matches_nn_gru(cpp_kernel, three_threads):
+    torch.manual_seed(0)
+    fused = FusedGRU(5, 48, recurrence="cpp")
+    reference = torch.nn.GRU(5, 48, batch_first=True)
+    reference.load_state_dict(fused.state_dict())
+    x = torch.randn(300, 6, 5)  # three blocks of rows
+    grads = {}
+    for name, model in (("fused", fused), ("reference", reference)):
+        out, h_n = model(x)
+        grads[name] = torch.autograd.grad((out.square().sum() + h_n.sum()), [*model.parameters()])
+    for actual, expected in zip(grads["fused"], grads["reference"], strict=True):
+        torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
+
+
 def test_auto_runs_the_cpp_loops_for_cpu_float_inputs_and_python_otherwise(cpp_kernel):
     fused = FusedGRU(3, 4)
     assert fused.recurrence_for("cpu", torch.float32).name == "cpp"

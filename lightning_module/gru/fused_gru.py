@@ -29,7 +29,10 @@ prints the profiles). This layer, per layer and time-major internally:
 
   - ``"cpp"`` (``csrc/gru_recurrence.cpp``, compiled on first use by
     :mod:`lightning_module.gru.build`): per step one matmul and one vectorized pass over the
-    (N, H) tile that computes every gate, which removes the per-step dispatch cost.
+    (N, H) tile that computes every gate, which removes the per-step dispatch cost. Each
+    thread runs the whole loop over time on its own block of the batch's rows (a row of h_t
+    depends only on the same row of h_{t-1}), so the threads meet once per sequence, not
+    twice per step.
   - ``"python"``: a few small ATen ops per step into preallocated buffers: any device and
     dtype; the fallback where no compiler is found.
 

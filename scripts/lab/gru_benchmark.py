@@ -3,11 +3,12 @@
 One training step = forward of the recurrent layer and a linear head on the last hidden state,
 cross-entropy, backward, Adam step, on in-memory random data of MNIST's shape (rows as time
 steps: T = 28 steps of D = 28 pixels, or any D = ``pixels_per_step`` dividing 784).
-``fused_gru_cpp_bf16`` is the step of ``fused_gru_cpp`` with its forward under bfloat16
-autocast, as ``--trainer.precision bf16-mixed`` trains. The models take turns step by step
-(the order rotates every round) so that load from other processes hits all of them alike; the
-figure per model comes from the median step time, and the spread of the per-round averages is
-the noise.
+A name ending in ``_bf16`` (``lstm_bf16``, ``fused_gru_cpp_bf16``) is the step of the model
+without the suffix with its forward under bfloat16 autocast, as ``--trainer.precision
+bf16-mixed`` trains; the table compares each model with ``lstm`` at the same precision. The
+models take turns step by step (the order rotates every round) so that load from other
+processes hits all of them alike; the figure per model comes from the median step time, and the
+spread of the per-round averages is the noise.
 ``scripts/bench_gru.py`` is the command.
 
 Shapes: N batch, T steps, D input features, H hidden units, C classes.
@@ -26,16 +27,20 @@ from lightning_module.network import IMAGE_PIXELS, IMAGE_SIDE
 
 N_CLASSES = 10
 # fused_gru_cpp is what gru_impl "auto"/"fused" trains with on CPU (fused_gru_cpp_bf16: the same
-# under bf16-mixed); fused_gru_python is its fallback where the C++ recurrence can't be built
-MODEL_NAMES = ("lstm", "gru", "fused_gru_cpp", "fused_gru_cpp_bf16", "fused_gru_python")
+# under bf16-mixed, against lstm_bf16); fused_gru_python is its fallback where the C++
+# recurrence can't be built
+MODEL_NAMES = (
+    "lstm", "lstm_bf16", "gru", "fused_gru_cpp", "fused_gru_cpp_bf16", "fused_gru_python"
+)  # fmt: skip
 BF16_SUFFIX = "_bf16"
 
 
 def build_model(name: str, hidden: int, inputs: int = IMAGE_SIDE) -> nn.Module:
     """The recurrent layer called ``name`` (one of MODEL_NAMES), batch-first, D = ``inputs``
     -> hidden."""
+    name = name.removesuffix(BF16_SUFFIX)
     if name.startswith("fused_gru_"):
-        recurrence = name.removeprefix("fused_gru_").removesuffix(BF16_SUFFIX)
+        recurrence = name.removeprefix("fused_gru_")
         return FusedGRU(inputs, hidden, batch_first=True, recurrence=recurrence)
     return {"lstm": nn.LSTM, "gru": nn.GRU}[name](inputs, hidden, batch_first=True)
 
@@ -131,27 +136,52 @@ def benchmark(
     return results
 
 
+def reference_for(name: str, results: dict) -> str | None:
+    """The LSTM that ``name`` is compared with: ``lstm`` at the same precision where it was
+    measured, else ``lstm``, else None."""
+    for candidate in (("lstm" + BF16_SUFFIX) if name.endswith(BF16_SUFFIX) else "lstm", "lstm"):
+        if candidate in results:
+            return candidate
+    return None
+
+
 def markdown_table(results: dict, settings: dict) -> str:
     pixels = settings.get("pixels_per_step", IMAGE_SIDE)
+    environment = settings["environment"]
     lines = [
         f"Training samples/s, hidden {settings['hidden']}, batch {settings['batch']}, "
         f"T={IMAGE_PIXELS // pixels}, D={pixels}, Adam, "
-        f"{settings['environment']['torch_threads']} threads, "
-        f"torch {settings['environment']['torch']}; "
+        f"{environment['torch_threads']} threads, "
+        f"torch {environment['torch']}, CPU {environment.get('cpu_model') or 'unknown'}; "
         f"{settings['rounds']} rounds x {settings['steps']} steps per model, "
         f"interleaved step by step; samples/s from the median step time (min-max: round "
-        f"averages).",
+        f"averages). vs lstm: against the LSTM at the same precision (lstm_bf16 for a _bf16 "
+        f"model where measured), from the medians, and its min-max over rounds (each round's "
+        f"two averages share that round's load).",
         "",
-        "| model | samples/s | min-max | forward ms | backward+Adam ms | vs lstm |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"Command: `{settings.get('command', '-')}`",
+        "",
+        "| model | samples/s | min-max | forward ms | backward+Adam ms | vs lstm | min-max |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    lstm_rate = results.get("lstm", {}).get("samples_per_s_median")
     for name, r in results.items():
-        ratio = f"{r['samples_per_s_median'] / lstm_rate:.2f}" if lstm_rate else "-"
+        reference = reference_for(name, results)
+        ratio = spread = "-"
+        if reference is not None:
+            ref = results[reference]
+            ratio = f"{r['samples_per_s_median'] / ref['samples_per_s_median']:.2f}"
+            per_round = [
+                own / theirs
+                for own, theirs in zip(
+                    r["samples_per_s_per_round"], ref["samples_per_s_per_round"], strict=True
+                )
+            ]
+            spread = f"{min(per_round):.2f}-{max(per_round):.2f}"
         lines.append(
             f"| {name}-{settings['hidden']} | {r['samples_per_s_median']:.0f} | "
             f"{r['samples_per_s_min']:.0f}-{r['samples_per_s_max']:.0f} | "
-            f"{r['forward_ms_median']:.2f} | {r['backward_and_adam_ms_median']:.2f} | {ratio} |"
+            f"{r['forward_ms_median']:.2f} | {r['backward_and_adam_ms_median']:.2f} | "
+            f"{ratio} | {spread} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -3,7 +3,8 @@
 // Why: in Python each GRU time step is a dozen small ATen ops on (N, H) tiles, whose dispatch
 // and parallel-region overhead, not arithmetic, dominates small tiles. Here each step is one
 // matmul (at::mm_out / addmm_) plus one pass over the tile that computes all gates with
-// vectorized exp (ATen's Vectorized).
+// vectorized exp (ATen's Vectorized). The batch is split into one block of rows per thread
+// and each thread runs the whole loop over time on its block (row_grain says why).
 //
 // Shapes: N batch, T steps, H hidden. Gate order r, z, n, as nn.GRU:
 //   r_t = sigmoid(gx_r + h_{t-1} W_hr^T + b_hr)     (gx_* hold x_t W_i*^T + every bias
@@ -21,6 +22,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
 #include <torch/library.h>
@@ -37,9 +39,12 @@ using at::Tensor;
 template <typename scalar_t>
 using Vec = at::vec::Vectorized<scalar_t>;
 
-// Rows per parallel chunk: a chunk below ~8k elements costs more to hand to a thread than
-// it saves.
-int64_t row_grain(int64_t H) { return std::max<int64_t>(1, 8192 / std::max<int64_t>(1, H)); }
+// Rows of the batch per thread. Row i of h_t depends only on row i of h_{t-1}, so each thread
+// runs the whole loop over time on its own block of rows, with its own small matmul per step:
+// one fork and join per sequence instead of two per step, whose barriers cost more than the
+// step's arithmetic on a few busy cores. A block below ~4k elements of state is not worth a
+// thread.
+int64_t row_grain(int64_t H) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(1, H)); }
 
 // exp_u20 (error <= 20 ulp, 2.4e-6 relative in float32; float64 keeps the 1-ulp exp) instead
 // of Sleef's exp: the gates' error stays below 1e-6 absolute, and the cheaper exp (with the
@@ -70,22 +75,38 @@ void check_recurrence_inputs(const Tensor& state, const Tensor& w_hh, const char
               ") or bfloat16/float16 for lower-precision matmuls, got ", w_type);
 }
 
-// dst[0:n] = src[0:n] from the matmul dtype up to the state's: vectorized for float32 states
-// (at::vec::convert's generic loop is scalar for this direction).
+// src[0:c] (c <= one vector) as a vector of the state's dtype: read in place when the dtypes
+// match, else converted in registers, so no row is staged through a buffer.
+template <typename scalar_t, typename low_t>
+inline Vec<scalar_t> load_as(const low_t* src, int64_t c) {
+  if constexpr (std::is_same_v<low_t, scalar_t>) {
+    return Vec<scalar_t>::loadu(src, c);
+  } else if constexpr (std::is_same_v<scalar_t, float>) {
+    if (c == Vec<float>::size()) {
+      Vec<float> v;
+      at::vec::load_to_float<low_t>(src, v);
+      return v;
+    }
+  }
+  scalar_t values[Vec<scalar_t>::size()];
+  for (int64_t k = 0; k < c; ++k) values[k] = static_cast<scalar_t>(src[k]);
+  return Vec<scalar_t>::loadu(values, c);
+}
+
+// dst[0:n] += src[0:n] from the matmul dtype: one pass, where an ATen add_ of mixed dtypes would
+// first copy src to the state's dtype.
 template <typename low_t, typename scalar_t>
-inline void upcast(const low_t* src, scalar_t* dst, int64_t n) {
-  if constexpr (std::is_same_v<scalar_t, float> && !std::is_same_v<low_t, float>) {
+inline void add_upcast(const low_t* src, scalar_t* dst, int64_t n) {
+  int64_t j = 0;
+  if constexpr (std::is_same_v<scalar_t, float>) {
     using VF = Vec<float>;
-    int64_t j = 0;
     for (; j + VF::size() <= n; j += VF::size()) {
       VF v;
       at::vec::load_to_float<low_t>(src + j, v);
-      v.store(dst + j);
+      (VF::loadu(dst + j) + v).store(dst + j);
     }
-    for (; j < n; ++j) dst[j] = static_cast<float>(src[j]);
-  } else {
-    at::vec::convert(src, dst, n);
   }
+  for (; j < n; ++j) dst[j] += static_cast<scalar_t>(src[j]);
 }
 
 // A type carried as a value, so that a generic lambda can receive it (C++17).
@@ -133,9 +154,6 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
   Tensor rz = at::empty({T, N, 2 * H}, h0.options());
   Tensor n = at::empty({T, N, H}, h0.options());
   Tensor gh_n = at::empty({T, N, H}, h0.options());
-  // the step's h_{t-1} W_hh^T in the matmuls' dtype, and h_{t-1} in it (its left operand)
-  Tensor gh = at::empty({N, 3 * H}, w_hh.options());
-  Tensor h_mm = w_hh.scalar_type() == h0.scalar_type() ? h0 : h0.to(w_hh.scalar_type());
 
   AT_DISPATCH_FLOATING_TYPES(h0.scalar_type(), "gru_forward_recurrence", [&] {
     dispatch_matmul_dtype<scalar_t>(w_hh, [&](auto tag) {
@@ -144,37 +162,43 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
       using V = Vec<scalar_t>;
       const int64_t step = V::size();
       const scalar_t* b_hn_p = b_hn.defined() ? b_hn.const_data_ptr<scalar_t>() : nullptr;
-      const scalar_t* h_p = h0.const_data_ptr<scalar_t>();
-      for (int64_t t = 0; t < T; ++t) {
-        at::mm_out(gh, h_mm, w_hh_t);
-        const low_t* gx_p = gx[t].const_data_ptr<low_t>();
-        const low_t* gh_p = gh.const_data_ptr<low_t>();
-        scalar_t* rz_p = rz[t].mutable_data_ptr<scalar_t>();
-        scalar_t* n_p = n[t].mutable_data_ptr<scalar_t>();
-        scalar_t* ghn_p = gh_n[t].mutable_data_ptr<scalar_t>();
-        scalar_t* out_p = hs[t].mutable_data_ptr<scalar_t>();
-        low_t* out_mm_p = low ? h_mm.mutable_data_ptr<low_t>() : nullptr;
-        at::parallel_for(0, N, row_grain(H), [&](int64_t begin, int64_t end) {
-          std::vector<scalar_t> rows(low ? 6 * H : 0);  // the row's gx and product, upcast
+      const low_t* gx_all = gx.const_data_ptr<low_t>();
+      scalar_t* hs_all = hs.mutable_data_ptr<scalar_t>();
+      scalar_t* rz_all = rz.mutable_data_ptr<scalar_t>();
+      scalar_t* n_all = n.mutable_data_ptr<scalar_t>();
+      scalar_t* ghn_all = gh_n.mutable_data_ptr<scalar_t>();
+      // the caller's grad mode (off) and the like, which a pool thread does not inherit
+      const at::ThreadLocalState caller_state;
+      at::parallel_for(0, N, row_grain(H), [&](int64_t begin, int64_t end) {
+        const at::ThreadLocalStateGuard state_guard(caller_state);
+        const int64_t rows_here = end - begin;
+        // this block's h_{t-1} W_hh^T in the matmuls' dtype, and h_{t-1} in it (its left
+        // operand: a view of the block's rows of h_{t-1}, or a copy cast down)
+        Tensor gh = at::empty({rows_here, 3 * H}, w_hh.options());
+        Tensor h_mm = h0.narrow(0, begin, rows_here);
+        if constexpr (low) h_mm = h_mm.to(w_hh.scalar_type());
+        const scalar_t* h_p = h0.const_data_ptr<scalar_t>();
+        for (int64_t t = 0; t < T; ++t) {
+          at::mm_out(gh, h_mm, w_hh_t);
+          const low_t* gx_p = gx_all + t * N * 3 * H;
+          const low_t* gh_p = gh.const_data_ptr<low_t>() - begin * 3 * H;  // indexed by i
+          scalar_t* rz_p = rz_all + t * N * 2 * H;
+          scalar_t* n_p = n_all + t * N * H;
+          scalar_t* ghn_p = ghn_all + t * N * H;
+          scalar_t* out_p = hs_all + t * N * H;
+          low_t* out_mm_p = nullptr;
+          if constexpr (low) out_mm_p = h_mm.mutable_data_ptr<low_t>() - begin * H;
           for (int64_t i = begin; i < end; ++i) {
-            const scalar_t* gxi;
-            const scalar_t* ghi;
-            if constexpr (low) {
-              upcast(gx_p + i * 3 * H, rows.data(), 3 * H);
-              upcast(gh_p + i * 3 * H, rows.data() + 3 * H, 3 * H);
-              gxi = rows.data();
-              ghi = rows.data() + 3 * H;
-            } else {
-              gxi = gx_p + i * 3 * H;
-              ghi = gh_p + i * 3 * H;
-            }
+            const low_t* gxi = gx_p + i * 3 * H;
+            const low_t* ghi = gh_p + i * 3 * H;
             for (int64_t j = 0; j < H; j += step) {
               const int64_t c = std::min(step, H - j);
-              const V r = sigmoid(V::loadu(gxi + j, c) + V::loadu(ghi + j, c));
-              const V z = sigmoid(V::loadu(gxi + H + j, c) + V::loadu(ghi + H + j, c));
-              V ghn = V::loadu(ghi + 2 * H + j, c);
+              const V r = sigmoid(load_as<scalar_t>(gxi + j, c) + load_as<scalar_t>(ghi + j, c));
+              const V z = sigmoid(load_as<scalar_t>(gxi + H + j, c) +
+                                  load_as<scalar_t>(ghi + H + j, c));
+              V ghn = load_as<scalar_t>(ghi + 2 * H + j, c);
               if (b_hn_p) ghn = ghn + V::loadu(b_hn_p + j, c);
-              const V nn = tanh(V::loadu(gxi + 2 * H + j, c) + r * ghn);
+              const V nn = tanh(load_as<scalar_t>(gxi + 2 * H + j, c) + r * ghn);
               const V hp = V::loadu(h_p + i * H + j, c);
               r.store(rz_p + i * 2 * H + j, c);
               z.store(rz_p + i * 2 * H + H + j, c);
@@ -185,10 +209,10 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
             // the next step's left operand, cast while the row is in cache
             if constexpr (low) at::vec::convert(out_p + i * H, out_mm_p + i * H, H);
           }
-        });
-        h_p = out_p;
-        if constexpr (!low) h_mm = hs[t];
-      }
+          h_p = out_p;
+          if constexpr (!low) h_mm = hs.select(0, t).narrow(0, begin, rows_here);
+        }
+      });
     });
   });
   return {hs, rz, n, gh_n};
@@ -215,11 +239,10 @@ std::tuple<Tensor, Tensor, Tensor> gru_backward_recurrence(
               "gru_backward_recurrence: rz must be (T, N, 2H), got ", rz.sizes());
   Tensor dgh = at::empty({T, N, 3 * H}, w_hh.options());
   Tensor dgx_n = at::empty({T, N, H}, w_hh.options());
-  Tensor dh = dhs[T - 1].clone();
-  Tensor dh_prev = at::empty({N, H}, hs.options());
-  // dgh_t W_hh in the matmul dtype, when that is not the state's
-  Tensor from_gates = w_hh.scalar_type() != hs.scalar_type()
-                          ? at::empty({N, H}, w_hh.options()) : Tensor();
+  // dL/dh_t and dL/dh_{t-1}, swapped every step; after T steps dL/dh_0 is in dh_even if T
+  // is even
+  Tensor dh_even = dhs[T - 1].clone();
+  Tensor dh_odd = at::empty({N, H}, hs.options());
 
   AT_DISPATCH_FLOATING_TYPES(hs.scalar_type(), "gru_backward_recurrence", [&] {
     dispatch_matmul_dtype<scalar_t>(w_hh, [&](auto tag) {
@@ -228,20 +251,37 @@ std::tuple<Tensor, Tensor, Tensor> gru_backward_recurrence(
       using V = Vec<scalar_t>;
       const int64_t step = V::size();
       const V one(scalar_t(1));
-      for (int64_t t = T - 1; t >= 0; --t) {
-        const scalar_t* dh_p = dh.const_data_ptr<scalar_t>();
-        const scalar_t* above_p = t > 0 ? dhs[t - 1].const_data_ptr<scalar_t>() : nullptr;
-        const scalar_t* h_p = hs[t].const_data_ptr<scalar_t>();
-        const scalar_t* rz_p = rz[t].const_data_ptr<scalar_t>();
-        const scalar_t* n_p = n[t].const_data_ptr<scalar_t>();
-        const scalar_t* ghn_p = gh_n[t].const_data_ptr<scalar_t>();
-        low_t* dgh_out = dgh[t].mutable_data_ptr<low_t>();
-        low_t* dgxn_out = dgx_n[t].mutable_data_ptr<low_t>();
-        scalar_t* prev_p = dh_prev.mutable_data_ptr<scalar_t>();
-        at::parallel_for(0, N, row_grain(H), [&](int64_t begin, int64_t end) {
-          // the row's results in the state's dtype: written in place, or into a buffer that
-          // is cast to the matmul dtype once the row is done
-          std::vector<scalar_t> rows(low ? 4 * H : 0);
+      const scalar_t* dhs_all = dhs.const_data_ptr<scalar_t>();
+      const scalar_t* hs_all = hs.const_data_ptr<scalar_t>();
+      const scalar_t* rz_all = rz.const_data_ptr<scalar_t>();
+      const scalar_t* n_all = n.const_data_ptr<scalar_t>();
+      const scalar_t* ghn_all = gh_n.const_data_ptr<scalar_t>();
+      low_t* dgh_all = dgh.mutable_data_ptr<low_t>();
+      low_t* dgxn_all = dgx_n.mutable_data_ptr<low_t>();
+      // the caller's grad mode (off) and the like, which a pool thread does not inherit
+      const at::ThreadLocalState caller_state;
+      at::parallel_for(0, N, row_grain(H), [&](int64_t begin, int64_t end) {
+        const at::ThreadLocalStateGuard state_guard(caller_state);
+        const int64_t rows_here = end - begin;
+        Tensor dh = dh_even.narrow(0, begin, rows_here);
+        Tensor dh_prev = dh_odd.narrow(0, begin, rows_here);
+        // dgh_t W_hh in the matmul dtype, when that is not the state's
+        Tensor from_gates;
+        if constexpr (low) from_gates = at::empty({rows_here, H}, w_hh.options());
+        // a row's results in the state's dtype: written in place, or into a buffer that is
+        // cast to the matmul dtype once the row is done
+        std::vector<scalar_t> rows(low ? 4 * H : 0);
+        for (int64_t t = T - 1; t >= 0; --t) {
+          // pointers indexed by the row i of the whole batch
+          const scalar_t* dh_p = dh.const_data_ptr<scalar_t>() - begin * H;
+          scalar_t* prev_p = dh_prev.mutable_data_ptr<scalar_t>() - begin * H;
+          const scalar_t* above_p = t > 0 ? dhs_all + (t - 1) * N * H : nullptr;
+          const scalar_t* h_p = hs_all + t * N * H;
+          const scalar_t* rz_p = rz_all + t * N * 2 * H;
+          const scalar_t* n_p = n_all + t * N * H;
+          const scalar_t* ghn_p = ghn_all + t * N * H;
+          low_t* dgh_out = dgh_all + t * N * 3 * H;
+          low_t* dgxn_out = dgxn_all + t * N * H;
           for (int64_t i = begin; i < end; ++i) {
             scalar_t* dgh_row;   // (3H,) this row's dgh
             scalar_t* dgxn_row;  // (H,) this row's dgx_n
@@ -276,19 +316,21 @@ std::tuple<Tensor, Tensor, Tensor> gru_backward_recurrence(
               at::vec::convert(rows.data() + 3 * H, dgxn_out + i * H, H);
             }
           }
-        });
-        // dL/dh_{t-1} = from above + dh_t z_t + dgh_t W_hh
-        if constexpr (low) {
-          at::mm_out(from_gates, dgh[t], w_hh);
-          dh_prev.add_(from_gates);
-        } else {
-          dh_prev.addmm_(dgh[t], w_hh);
+          // dL/dh_{t-1} = from above + dh_t z_t + dgh_t W_hh, for this block's rows
+          const Tensor dgh_rows = dgh.select(0, t).narrow(0, begin, rows_here);
+          if constexpr (low) {
+            at::mm_out(from_gates, dgh_rows, w_hh);
+            add_upcast(from_gates.const_data_ptr<low_t>(), dh_prev.mutable_data_ptr<scalar_t>(),
+                       rows_here * H);
+          } else {
+            dh_prev.addmm_(dgh_rows, w_hh);
+          }
+          std::swap(dh, dh_prev);
         }
-        std::swap(dh, dh_prev);
-      }
+      });
     });
   });
-  return {dgh, dgx_n, dh};
+  return {dgh, dgx_n, T % 2 == 0 ? dh_even : dh_odd};
 }
 
 }  // namespace
