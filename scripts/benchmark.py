@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as error:  # a run failed; the end of its output is in the text
         print(f"benchmark: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {Path(args.results_dir) / 'benchmark.json'} and benchmark.md")
+    stem = "benchmark_compare" if args.compare_with else "benchmark"
+    print(f"wrote {Path(args.results_dir) / stem}.json and {stem}.md")
     return 0
 
 

@@ -128,7 +128,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        f"{env['cpus']} CPU(s), {env['machine']}, torch {env['torch']}, "
+        f"{env['cpus']} CPU(s), {env.get('cpu_model') or env['machine']}, torch {env['torch']}, "
         f"threads {report['threads'] or 'torch default'}, fp32 matmul peak "
         f"{report['matmul_peak']['gflops']:,.0f} GFLOP/s ({report['matmul_peak']['size']}^2 "
         f"torch.mm on {report['matmul_peak']['device']}, best of 5), output to a pipe; "
