@@ -409,3 +409,14 @@ def test_every_command_the_classifier_notebook_prints_runs(
     predictions = shlex.split(commands[2])[-1]
     with open(predictions, newline="", encoding="utf-8") as file:
         assert len(list(csv.DictReader(file))) == 5
+
+
+@pytest.mark.parametrize(
+    "path", SOLUTIONS + STUDENTS, ids=lambda path: path.parent.name + "/" + path.name
+)
+def test_every_notebook_is_valid_nbformat_with_unique_cell_ids(path):
+    # nbformat 4.5 needs a cell id (a missing one is a warning now, an error in future releases)
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    ids = [cell.get("id") for cell in notebook.cells]
+    assert all(ids) and len(set(ids)) == len(ids)
