@@ -52,3 +52,9 @@ def test_the_before_after_table_is_the_compare_report():
         )
         rates = f"| {other['samples_per_s']:,.0f} | {this['samples_per_s']:,.0f} "
         assert f"{rates}| {this['ratio']:.3f} (" in line
+
+
+def test_the_rnn_seed_table_is_the_rnn_seeds_report():
+    recipes = (ROOT / "docs" / "recipes.md").read_text()
+    for run in report("rnn_seeds")["runs"]:
+        assert f"| {run['seed']} | {run['epochs']} | {percent(run['test_acc'])} |" in recipes
