@@ -84,10 +84,11 @@ from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonF
 from lightning_module.training.interrupts import SIGTERM_EXIT_STATUS, InterruptReport
 from lightning_module.training.output_paths import output_clash
 from lightning_module.training.predictions import PredictionCSVWriter
-from lightning_module.training.progress import LiveProgressBar, drawing_a_bar
+from lightning_module.training.progress import LiveProgressBar, own_line
 from lightning_module.training.run_config import RunConfigCallback
 from lightning_module.training.run_folders import (
     CHECKPOINT_FOLDER,
+    LAST_CHECKPOINT_NAME,
     LATEST_LINK,
     claim_run_folder,
     free_name,
@@ -108,7 +109,6 @@ from lightning_module.utils.checks import (
 
 DEFAULT_SEED = 1234
 DEFAULT_ROOT_DIR = "runs"
-LAST_CHECKPOINT_NAME = "last"  # ModelCheckpoint.CHECKPOINT_NAME_LAST: what ckpt_path="last" finds
 BEST_CHECKPOINT_NAME = "best"  # the default checkpoint.filename
 # Metrics the model logs, so the only values early stopping / checkpointing can monitor.
 MONITORABLE = (*VALIDATION_METRICS, *TRAIN_METRICS)
@@ -702,11 +702,6 @@ def main(args: list[str] | None = None) -> int:
         # exit instead can abort the process ("terminate called without an active exception").
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
-
-
-def own_line() -> str:
-    """A line break when a progress bar's line is unfinished, so an error starts on its own."""
-    return "\n" if drawing_a_bar() else ""
 
 
 def command() -> int:

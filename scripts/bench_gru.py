@@ -12,16 +12,15 @@ and ``bench_gru.md`` (or ``--report-name``'s).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 
 from lab.gru_benchmark import MODEL_NAMES, benchmark, markdown_table, profile_builtin_rnns
+from lab.reports import write_report
 from lightning_module.gru.build import load_gru_recurrence
 from lightning_module.network import IMAGE_PIXELS, IMAGE_SIDE
-from lightning_module.utils.atomic import atomic_write_text
 from lightning_module.utils.checks import at_least
 from lightning_module.utils.environment import environment
 
@@ -111,13 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     table = markdown_table(results, settings)
     print("\n" + table)
-    json_path = args.out_dir / f"{args.report_name}.json"
-    markdown_path = args.out_dir / f"{args.report_name}.md"
-    atomic_write_text(
-        json_path, json.dumps({"settings": settings, "results": results}, indent=2) + "\n"
-    )
-    atomic_write_text(markdown_path, table)
-    print(f"wrote {json_path} and {markdown_path}")
+    write_report(args.out_dir, args.report_name, {"settings": settings, "results": results}, table)
+    print(f"wrote {args.out_dir / args.report_name}.json and {args.report_name}.md")
 
 
 if __name__ == "__main__":

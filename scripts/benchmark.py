@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from data.download import default_data_dir
-from lab.benchmark import DEFAULT_CONFIGS, BenchmarkSettings, run_benchmark
+from lab.benchmark import DEFAULT_CONFIGS, BenchmarkSettings, report_stem, run_benchmark
 from lightning_module.utils.checks import at_least, split_at_double_dash
 
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as error:  # a run failed; the end of its output is in the text
         print(f"benchmark: {error}", file=sys.stderr)
         return 1
-    stem = "benchmark_compare" if args.compare_with else "benchmark"
+    stem = report_stem(settings)
     print(f"wrote {Path(args.results_dir) / stem}.json and {stem}.md")
     return 0
 

@@ -8,9 +8,9 @@ import errno
 import shutil
 from pathlib import Path
 
-from lightning_module.training.run_folders import CHECKPOINT_FOLDER
+from lightning_module.training.run_folders import CHECKPOINT_FOLDER, LAST_CHECKPOINT_NAME
 
-LAST_FILE = "last.ckpt"
+LAST_FILE = f"{LAST_CHECKPOINT_NAME}.ckpt"
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left; disk quota exceeded
 
 

@@ -17,7 +17,8 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.trainer.states import TrainerFn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from lightning_module.training.progress import drawing_a_bar
+from lightning_module.training.progress import own_line
+from lightning_module.training.run_folders import LAST_CHECKPOINT_NAME
 
 # The exit status of a fit ended by SIGTERM: the shell's convention for "killed by signal 15".
 SIGTERM_EXIT_STATUS = 128 + signal.SIGTERM
@@ -50,9 +51,8 @@ class InterruptReport(Callback):
             last`` resumes from.
     """
 
-    def __init__(self, last_name: str = "last") -> None:
+    def __init__(self, last_name: str = LAST_CHECKPOINT_NAME) -> None:
         self.last_name = last_name
-        self.signal: str | None = None
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
@@ -60,7 +60,6 @@ class InterruptReport(Callback):
         cause = interrupting_signal(exception)
         if cause is None or trainer.state.fn != TrainerFn.FITTING:
             return
-        self.signal = cause
         if not trainer.is_global_zero:
             return
         last = last_checkpoint(trainer, self.last_name)
@@ -74,5 +73,4 @@ class InterruptReport(Callback):
                 f"fit interrupted ({cause}): resume with --ckpt_path last ({last} holds the last "
                 "finished epoch)"
             )
-        start = "\n" if drawing_a_bar() else ""
-        print(f"{start}rnn-mnist: error: {message}", file=sys.stderr, flush=True)
+        print(f"{own_line()}rnn-mnist: error: {message}", file=sys.stderr, flush=True)

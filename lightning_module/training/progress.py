@@ -19,6 +19,11 @@ def drawing_a_bar() -> bool:
     return _drawing["bar"]
 
 
+def own_line() -> str:
+    """A line break when a progress bar's line is unfinished, so an error starts on its own."""
+    return "\n" if drawing_a_bar() else ""
+
+
 class LiveProgressBar(TQDMProgressBar):
     """Lightning's tqdm bars (``refresh_rate``: redraw every this many batches), showing
     ``loss`` (the running training loss), ``val_loss`` and ``val_acc``.

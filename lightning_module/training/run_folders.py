@@ -20,6 +20,8 @@ from pathlib import Path
 VERSION_PREFIX = "version_"
 LATEST_LINK = "latest"
 CHECKPOINT_FOLDER = "checkpoints"
+# ModelCheckpoint.CHECKPOINT_NAME_LAST: the file --ckpt_path last finds
+LAST_CHECKPOINT_NAME = "last"
 _VERSION = re.compile(rf"{VERSION_PREFIX}(\d+)")
 
 

@@ -350,6 +350,11 @@ def summarise(info: dict[str, Any], rates: dict[str, list[float]], peak: float) 
     return {**info, "reference": reference, "arms": arms}
 
 
+def report_stem(settings: BenchmarkSettings) -> str:
+    """The reports' file name: ``benchmark``, or ``benchmark_compare`` for two checkouts."""
+    return REPORT_STEM if settings.compare_with is None else COMPARE_REPORT_STEM
+
+
 def run_benchmark(
     settings: BenchmarkSettings,
     results_dir: str | Path,
@@ -379,7 +384,7 @@ def run_benchmark(
         "matmul_peak": {"size": settings.matmul_size, "device": device, "gflops": peak},
         "results": [],
     }
-    stem = REPORT_STEM if settings.compare_with is None else COMPARE_REPORT_STEM
+    stem = report_stem(settings)
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-benchmark-") as folder:
         save_dir = Path(folder)
         for config in configs:
