@@ -1,6 +1,7 @@
 """Train configs on MNIST through the rnn-mnist CLI and write results/reproduce.{json,md}.
 
-    python scripts/reproduce.py [CONFIG ...] [--results-dir results] [--threads N] [-- CLI OPTIONS]
+    python scripts/reproduce.py [CONFIG ...] [--results-dir results] [--report reproduce]
+                                [--threads N] [-- CLI OPTIONS]
 
 CONFIG is a name in scripts/configs (default: rnn lstm gru) or a YAML path; options after
 ``--`` go to every ``rnn-mnist fit`` (e.g. ``-- --trainer.max_epochs 5``).
@@ -16,7 +17,7 @@ from pathlib import Path
 import torch
 
 from lab.configs import CONFIG_DIR
-from lab.reproduce import DEFAULT_CONFIGS, reproduce
+from lab.reproduce import DEFAULT_CONFIGS, REPORT_STEM, reproduce
 from lightning_module.utils.checks import at_least, split_at_double_dash
 
 
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
     parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--report", default=REPORT_STEM, help="results/<REPORT>.json and .md")
     parser.add_argument(
         "--config-dir",
         default=str(CONFIG_DIR),
@@ -37,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     command = shlex.join(["python", "scripts/reproduce.py", *argv])
     try:
-        report = reproduce(args.configs, args.results_dir, cli_args, command, args.config_dir)
+        report = reproduce(
+            args.configs, args.results_dir, cli_args, command, args.config_dir, args.report
+        )
     except FileNotFoundError as error:
         print(f"reproduce: {error}", file=sys.stderr)
         return 2
@@ -45,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{run['config']}: test acc {100 * run['test_acc']:.2f}% after {run['epochs']} epochs"
         )
-    print(f"wrote {Path(args.results_dir) / 'reproduce.json'} and reproduce.md")
+    print(f"wrote {Path(args.results_dir) / args.report}.json and {args.report}.md")
     return 0
 
 

@@ -4,8 +4,9 @@
     python scripts/same_training.py ../before . --config rnn -- --trainer.max_epochs 2
 
 Each checkout trains ``rnn-mnist fit --config CONFIG`` (options after ``--`` added) in a fresh
-process with this environment's packages; writes results/same_training.{json,md} saying whether
-the final weights are bit-identical. The measurement is lab/same_training.py.
+process with this environment's packages; writes results/<report>.{json,md} (default
+same_training) saying whether the final weights are bit-identical. The measurement is
+lab/same_training.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import shlex
 import sys
 
 from lab.configs import CONFIG_DIR
-from lab.same_training import same_training
+from lab.same_training import REPORT_STEM, same_training
 from lightning_module.utils.checks import at_least, split_at_double_dash
 
 
@@ -29,11 +30,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="OMP_NUM_THREADS of both fits (default 1)")  # fmt: skip
     parser.add_argument("--config-dir", default=str(CONFIG_DIR))
     parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--report", default=REPORT_STEM, help="results/<REPORT>.json and .md")
     args = parser.parse_args(own)
     command = shlex.join(["python", "scripts/same_training.py", *argv])
     try:
-        report = same_training(args.checkouts, args.config, args.config_dir, args.results_dir,
-                               command, cli_args, args.threads)  # fmt: skip
+        report = same_training(
+            args.checkouts,
+            args.config,
+            args.config_dir,
+            args.results_dir,
+            command,
+            cli_args,
+            args.threads,
+            report_stem=args.report,
+        )
     except FileNotFoundError as error:
         print(f"same_training: {error}", file=sys.stderr)
         return 2

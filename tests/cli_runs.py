@@ -8,13 +8,21 @@ from pathlib import Path
 from lightning_module.cli import main
 
 
-def run_main(args: list[str], capsys) -> tuple[int, str]:
-    """``main(args)``'s exit code (a SystemExit from argument parsing included) and stderr."""
+def run_main_captured(args: list[str], capsys) -> tuple[int, str, str]:
+    """``main(args)``'s exit code (a SystemExit from argument parsing included), stdout and
+    stderr."""
     try:
         code = main(args)
     except SystemExit as exit_info:
         code = exit_info.code
-    return code, capsys.readouterr().err
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_main(args: list[str], capsys) -> tuple[int, str]:
+    """``main(args)``'s exit code and stderr."""
+    code, _, err = run_main_captured(args, capsys)
+    return code, err
 
 
 def files_under(folder: Path) -> list[str]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_runs import run_main_captured
 from tiny_cli import tiny_args
 
-from lightning_module.cli import main, run_cli
+from lightning_module.cli import run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
@@ -23,12 +24,6 @@ def without_hidden_size(args: list[str]) -> list[str]:
     """``args`` less their ``--model.hidden_size`` option (tiny_args sets one)."""
     at = args.index("--model.hidden_size")
     return args[:at] + args[at + 2 :]
-
-
-def run_main(args: list[str], capsys) -> tuple[int, str, str]:
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def error_lines(err: str) -> list[str]:
@@ -50,7 +45,7 @@ def test_a_config_of_another_architecture_is_refused_naming_each_difference(
         "--predictions.output",
         str(tmp_path / "out.csv"),
     ]
-    code, out, err = run_main(args, capsys)
+    code, out, err = run_main_captured(args, capsys)
     assert code == 2
     lines = error_lines(err)
     assert len(lines) == 1, err
@@ -74,7 +69,7 @@ def test_an_explicit_value_equal_to_the_default_still_counts_as_the_commands(
         "--ckpt_path",
         str(ckpt),
     ]
-    code, _, err = run_main(args, capsys)
+    code, _, err = run_main_captured(args, capsys)
     assert code == 2
     (line,) = error_lines(err)
     assert "hidden_size=128 (the checkpoint has 8)" in line
@@ -95,7 +90,7 @@ def test_explicit_cell_and_hidden_size_flags_are_compared_too(tiny_checkpoint, t
         "--ckpt_path",
         str(ckpt),
     ]
-    code, _, err = run_main(args, capsys)
+    code, _, err = run_main_captured(args, capsys)
     assert code == 2
     (line,) = error_lines(err)
     assert "hidden_size=64 (the checkpoint has 8), num_layers=2 (the checkpoint has 1)" in line
@@ -143,7 +138,7 @@ def test_resuming_with_another_architecture_is_refused_before_any_run_folder(
     runs = tmp_path / "runs"
     run_cli(["fit", *tiny_args(mnist_dir, runs), "--trainer.max_epochs", "1"])
     before = sorted(p.name for p in (runs / "tiny").iterdir())
-    code, _, err = run_main(
+    code, _, err = run_main_captured(
         [
             "fit",
             *tiny_args(mnist_dir, runs),

@@ -9,21 +9,11 @@ from __future__ import annotations
 from importlib.metadata import version
 
 import pytest
+from cli_runs import run_main_captured
 from synthetic_mnist import TEST_IMAGES
 from tiny_cli import tiny_args
 
-from lightning_module.cli import main
-
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
-
-
-def run_main(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(args)
-    except SystemExit as exit_info:
-        code = exit_info.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def the_error(err: str) -> str:
@@ -59,7 +49,7 @@ def test_a_setting_the_fit_could_not_use_is_refused_before_any_work(
     extra, expected, mnist_dir, tmp_path, capsys
 ):
     runs = tmp_path / "runs"
-    code, out, err = run_main(
+    code, out, err = run_main_captured(
         ["fit", *tiny_args(mnist_dir, runs), "--trainer.max_epochs", "1", *extra], capsys
     )
     assert code == 2
@@ -71,7 +61,7 @@ def test_a_truncated_test_file_stops_fit_before_training(mnist_dir, tmp_path, ca
     path = mnist_dir / "MNIST" / "raw" / TEST_IMAGES
     path.write_bytes(path.read_bytes()[:5000])
     runs = tmp_path / "runs"
-    code, out, err = run_main(
+    code, out, err = run_main_captured(
         ["fit", *tiny_args(mnist_dir, runs), "--trainer.max_epochs", "1"], capsys
     )
     assert code == 1
@@ -81,7 +71,7 @@ def test_a_truncated_test_file_stops_fit_before_training(mnist_dir, tmp_path, ca
 
 
 def test_version_prints_the_package_version_and_exits_0(capsys):
-    code, out, err = run_main(["--version"], capsys)
+    code, out, err = run_main_captured(["--version"], capsys)
     assert code == 0
     assert out == f"rnn-mnist {version('rnn-mnist')}\n"
     assert err == ""

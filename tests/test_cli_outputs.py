@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_runs import run_main_captured
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tiny_cli import tiny_args
@@ -22,12 +23,6 @@ from lightning_module import RecurrentClassifier
 from lightning_module.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
-
-
-def run_main(args: list[str], capsys) -> tuple[int, str, str]:
-    code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def the_error(err: str) -> str:
@@ -80,7 +75,7 @@ def test_a_predictions_path_that_is_a_folder_is_refused_before_classifying(
 ):
     folder = tmp_path / "taken"
     folder.mkdir()
-    code, out, err = run_main(predict_args(tiny_checkpoint, tmp_path, folder), capsys)
+    code, out, err = run_main_captured(predict_args(tiny_checkpoint, tmp_path, folder), capsys)
     assert code == 2
     assert (
         the_error(err) == f"rnn-mnist: error: predictions.output {folder} is a folder, not a file"
@@ -93,7 +88,7 @@ def test_a_predictions_path_below_a_regular_file_is_refused(tiny_checkpoint, tmp
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file")
     output = blocker / "sub" / "p.csv"
-    code, _, err = run_main(predict_args(tiny_checkpoint, tmp_path, output), capsys)
+    code, _, err = run_main_captured(predict_args(tiny_checkpoint, tmp_path, output), capsys)
     assert code == 2
     assert the_error(err) == (
         f"rnn-mnist: error: the folder of predictions.output {output.parent} cannot be created: "
@@ -103,7 +98,7 @@ def test_a_predictions_path_below_a_regular_file_is_refused(tiny_checkpoint, tmp
 
 def test_missing_folders_of_the_predictions_path_are_created(tiny_checkpoint, tmp_path, capsys):
     output = tmp_path / "new" / "deeper" / "p.csv"
-    code, out, _ = run_main(predict_args(tiny_checkpoint, tmp_path, output), capsys)
+    code, out, _ = run_main_captured(predict_args(tiny_checkpoint, tmp_path, output), capsys)
     assert code == 0
     assert f"wrote 100 rows to {output}" in out
     assert len(output.read_text().splitlines()) == 101
@@ -113,7 +108,7 @@ def test_a_read_only_predictions_folder_is_refused(
     tiny_checkpoint, tmp_path, read_only_folder, capsys
 ):
     output = read_only_folder / "p.csv"
-    code, _, err = run_main(predict_args(tiny_checkpoint, tmp_path, output), capsys)
+    code, _, err = run_main_captured(predict_args(tiny_checkpoint, tmp_path, output), capsys)
     assert code == 2
     assert the_error(err).startswith(
         f"rnn-mnist: error: the folder of predictions.output {read_only_folder} is not writable"
@@ -127,7 +122,7 @@ def fit_args(data: Path, runs: Path, *more: str) -> list[str]:
 def test_a_run_folder_below_a_regular_file_is_refused_before_training(mnist_dir, tmp_path, capsys):
     blocker = tmp_path / "runs"
     blocker.write_text("a file")
-    code, out, err = run_main(fit_args(mnist_dir, blocker), capsys)
+    code, out, err = run_main_captured(fit_args(mnist_dir, blocker), capsys)
     assert code == 2
     assert the_error(err) == (
         f"rnn-mnist: error: the run folder {blocker / 'tiny'} cannot be created: {blocker} is a "
@@ -137,7 +132,7 @@ def test_a_run_folder_below_a_regular_file_is_refused_before_training(mnist_dir,
 
 
 def test_a_read_only_run_folder_is_refused_before_training(mnist_dir, read_only_folder, capsys):
-    code, out, err = run_main(fit_args(mnist_dir, read_only_folder), capsys)
+    code, out, err = run_main_captured(fit_args(mnist_dir, read_only_folder), capsys)
     assert code == 2
     assert the_error(err).startswith(
         f"rnn-mnist: error: the run folder {read_only_folder / 'tiny'} is not writable"
@@ -149,7 +144,7 @@ def test_a_checkpoint_dirpath_that_is_a_file_is_refused(mnist_dir, tmp_path, cap
     blocker = tmp_path / "ckpts"
     blocker.write_text("a file")
     args = fit_args(mnist_dir, tmp_path / "runs", "--checkpoint.dirpath", str(blocker))
-    code, _, err = run_main(args, capsys)
+    code, _, err = run_main_captured(args, capsys)
     assert code == 2
     assert "checkpoint.dirpath" in the_error(err) and "is a file, not a folder" in the_error(err)
     assert not (tmp_path / "runs").exists()
@@ -170,7 +165,7 @@ def test_a_disk_that_fills_mid_run_ends_in_one_line_and_keeps_the_last_finished_
     monkeypatch.setattr(TorchCheckpointIO, "save_checkpoint", fills_up)
     runs = tmp_path / "runs"
     args = fit_args(mnist_dir, runs, "--trainer.max_epochs", "3", "--early_stopping.patience", "9")
-    code, _, err = run_main(args, capsys)
+    code, _, err = run_main_captured(args, capsys)
     assert code == 1
     line = the_error(err)
     folder = (runs / "tiny" / "version_0" / "checkpoints").resolve()
@@ -196,7 +191,7 @@ def test_only_test_logs_to_tensorboard_and_never_into_a_fit_run_folder(
         "--predictions.output",
         str(tmp_path / "p.csv"),
     ]
-    code, out, _ = run_main(args, capsys)
+    code, out, _ = run_main_captured(args, capsys)
     assert code == 0
     if subcommand == "test":  # its metrics and figures, beside the fit runs
         (folder,) = (tmp_path / "runs" / "tiny" / "test").iterdir()

@@ -23,6 +23,8 @@ def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tm
             "gru",
             "--results-dir",
             str(results),
+            "--report",
+            "tiny",
             "--",
             *tiny_args(mnist_dir, tmp_path / "runs", name=None),
             "--trainer.max_epochs",
@@ -30,7 +32,7 @@ def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tm
         ]
     )
     assert code == 0
-    report = json.loads((results / "reproduce.json").read_text())
+    report = json.loads((results / "tiny.json").read_text())
     assert [run["config"] for run in report["runs"]] == ["lstm", "gru"]
     for run in report["runs"]:
         assert run["epochs"] == 2
@@ -45,12 +47,12 @@ def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tm
         assert run["best_val_acc"] == dict(curves["val_acc"])[best_epoch]
         assert run["test_acc"] == pytest.approx(curves["test_acc"][-1][1])
         assert Path(run["best_checkpoint"]).name == "best.ckpt"
-    table = (results / "reproduce.md").read_text()
+    table = (results / "tiny.md").read_text()
     assert "--results-dir" in table
     for run in report["runs"]:
         assert f"| {run['config']} | {run['cell']} | 8 | 2 |" in table
         assert f"{100 * run['test_acc']:.2f}%" in table
-    assert sorted(p.name for p in results.iterdir()) == ["reproduce.json", "reproduce.md"]
+    assert sorted(p.name for p in results.iterdir()) == ["tiny.json", "tiny.md"]
 
 
 def test_reproduce_refuses_an_unknown_config_before_training(tmp_path, capsys):
@@ -68,13 +70,15 @@ def test_config_names_resolve_to_the_yaml_files_in_scripts_configs():
     )
 
 
+@pytest.mark.parametrize("stem", [None, "threads1"])
 def test_a_failure_half_way_keeps_the_rows_so_far_and_the_last_complete_report(
-    tmp_path, monkeypatch
+    stem, tmp_path, monkeypatch
 ):
     from lab import reproduce as tool
 
-    (tmp_path / "reproduce.json").write_text("earlier report")
-    (tmp_path / "reproduce.md").write_text("earlier table")
+    name = stem or "reproduce"
+    (tmp_path / f"{name}.json").write_text("earlier report")
+    (tmp_path / f"{name}.md").write_text("earlier table")
 
     def train(path, extra):
         if path.stem == "gru":
@@ -83,8 +87,14 @@ def test_a_failure_half_way_keeps_the_rows_so_far_and_the_last_complete_report(
 
     monkeypatch.setattr(tool, "train_config", train)
     with pytest.raises(RuntimeError, match="gru diverged"):
-        tool.reproduce(["lstm", "gru"], tmp_path, [], "cmd", CONFIG_DIR)
-    assert (tmp_path / "reproduce.json").read_text() == "earlier report"
-    assert (tmp_path / "reproduce.md").read_text() == "earlier table"
-    partial = json.loads((tmp_path / "reproduce.partial.json").read_text())
+        if stem is None:
+            tool.reproduce(["lstm", "gru"], tmp_path, [], "cmd", CONFIG_DIR)
+        else:
+            tool.reproduce(["lstm", "gru"], tmp_path, [], "cmd", CONFIG_DIR, stem)
+    assert (tmp_path / f"{name}.json").read_text() == "earlier report"
+    assert (tmp_path / f"{name}.md").read_text() == "earlier table"
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        f"{name}{ending}" for ending in (".json", ".md", ".partial.json")
+    )
+    partial = json.loads((tmp_path / f"{name}.partial.json").read_text())
     assert partial["runs"] == [{"config": "lstm"}]

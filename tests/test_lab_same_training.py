@@ -17,13 +17,14 @@ def test_the_same_checkout_twice_trains_identically_and_says_so(mnist_dir, tmp_p
     results = tmp_path / "results"
     extra = [*tiny_args(mnist_dir, None, name=None), "--trainer.max_epochs", "1"]
     args = [str(REPO_ROOT), str(REPO_ROOT), "--config", "lstm", "--results-dir", str(results)]
-    assert load_script("same_training").main([*args, "--", *extra]) == 0
-    report = json.loads((results / "same_training.json").read_text())
+    assert load_script("same_training").main([*args, "--report", "twice", "--", *extra]) == 0
+    assert sorted(path.name for path in results.iterdir()) == ["twice.json", "twice.md"]
+    report = json.loads((results / "twice.json").read_text())
     first, second = report["runs"]
     assert report["identical"] and first["weights_sha256"] == second["weights_sha256"]
     assert first["test_acc"] == second["test_acc"] and 0 <= first["test_acc"] <= 1
     assert first["epoch"] == 0 and first["global_step"] > 0
-    assert "**identical**" in (results / "same_training.md").read_text()
+    assert "**identical**" in (results / "twice.md").read_text()
     assert capsys.readouterr().out.strip().endswith("identical")
 
 

@@ -24,6 +24,7 @@ from lightning_module.training.curves import read_epoch_curves
 from lightning_module.utils.environment import environment
 
 DEFAULT_CONFIGS = ("rnn", "lstm", "gru")
+REPORT_STEM = "reproduce"
 
 
 def train_config(config: Path, extra_args: list[str]) -> dict[str, Any]:
@@ -84,17 +85,18 @@ def reproduce(
     extra_args: list[str],
     command: str,
     config_dir: str | Path,
+    report_stem: str = REPORT_STEM,
 ) -> dict[str, Any]:
-    """Train every config in turn, then write ``reproduce.json`` and ``reproduce.md`` atomically.
+    """Train every config in turn, then write ``<report_stem>.json`` and ``.md`` atomically.
 
     All config names are checked before any training starts. After each config the rows so far
-    go to ``reproduce.partial.json``, so a long run that is interrupted keeps them, and the last
-    complete report stays as it was.
+    go to ``<report_stem>.partial.json``, so a long run that is interrupted keeps them, and the
+    last complete report stays as it was.
     """
     paths = [resolve_config(name, config_dir) for name in configs]
     report: dict[str, Any] = {"command": command, "environment": environment(), "runs": []}
     for path in paths:
         report["runs"].append(train_config(path, extra_args))
-        write_partial_report(results_dir, "reproduce", report)
-    write_report(results_dir, "reproduce", report, markdown_table(report["runs"], command))
+        write_partial_report(results_dir, report_stem, report)
+    write_report(results_dir, report_stem, report, markdown_table(report["runs"], command))
     return report

@@ -81,8 +81,9 @@ def same_training(
     extra_args: Sequence[str] = (),
     threads: int | None = 1,
     say: Callable[[str], None] = print,
+    report_stem: str = REPORT_STEM,
 ) -> dict[str, Any]:
-    """Train in each checkout and write ``same_training.{json,md}``: identical or not."""
+    """Train in each checkout and write ``<report_stem>.{json,md}``: identical or not."""
     path = resolve_config(config, config_dir)
     folders = [Path(checkout).resolve() for checkout in checkouts]
     for folder in folders:
@@ -101,7 +102,7 @@ def same_training(
         "runs": runs,
         "identical": len({run["weights_sha256"] for run in runs}) == 1,
     }
-    write_report(results_dir, REPORT_STEM, report, markdown(report))
+    write_report(results_dir, report_stem, report, markdown(report))
     return report
 
 
