@@ -43,6 +43,18 @@ def test_the_recipe_sweep_table_is_the_sweeps_reports(stem):
     assert str(summary["seeds"]) in cells and str(summary["below_99"]) in cells
 
 
+@pytest.mark.parametrize("stem", ["fast_p56_e7_t1", "fast_p112_e7", "fast_p112_e9"])
+def test_the_rows_per_step_table_is_the_sweeps_reports(stem):
+    (summary,) = report(stem)["summary"]
+    walls = [run["wall_s"] for run in report(stem)["runs"]]
+    recipes = (ROOT / "docs" / "recipes.md").read_text()
+    row = next(line for line in recipes.splitlines() if f"[`{stem}`]" in line)
+    cells = [cell.strip() for cell in row.split("|")]
+    assert f"{percent(summary['min_test_acc'])} / {percent(summary['median_test_acc'])}" in cells
+    assert f"{min(walls):.1f}-{max(walls):.1f} s" in cells
+    assert str(summary["seeds"]) in cells and str(summary["below_99"]) in cells
+
+
 def test_the_before_after_table_is_the_compare_report():
     performance = (ROOT / "docs" / "performance.md").read_text()
     for row in report("benchmark_compare")["results"]:
