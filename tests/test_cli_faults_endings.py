@@ -34,6 +34,10 @@ class PauseAt(Callback):
             time.sleep(0.05)
 
 
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_fit(tmp_path: Path, data: Path, pause_epoch: int) -> tuple[subprocess.Popen, Path]:
     marker = tmp_path / "paused"
     config = tmp_path / "fit.yaml"
@@ -51,6 +55,9 @@ def start_fit(tmp_path: Path, data: Path, pause_epoch: int) -> tuple[subprocess.
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell starts background jobs with SIGINT ignored, and Python then installs no
+        # KeyboardInterrupt handler: give the fit the default, as a terminal's command has.
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 240
     while not marker.exists():

@@ -70,3 +70,64 @@ def test_the_rnn_seed_table_is_the_rnn_seeds_report():
     recipes = (ROOT / "docs" / "recipes.md").read_text()
     for run in report("rnn_seeds")["runs"]:
         assert f"| {run['seed']} | {run['epochs']} | {percent(run['test_acc'])} |" in recipes
+
+
+def test_the_one_thread_rerun_table_is_its_report():
+    recipes = (ROOT / "docs" / "recipes.md").read_text()
+    runs = report("reproduce_threads1")["runs"]
+    assert report("reproduce_threads1")["environment"]["torch_threads"] == 1
+    for run in runs:
+        row = f"| {run['config']} | {run['epochs']} ({run['best_epoch']}) | "
+        line = next(line for line in recipes.splitlines() if line.startswith(row))
+        assert line.endswith(f"| {percent(run['test_acc'])} |")
+
+
+def test_the_same_training_claims_are_the_reports():
+    recipes = " ".join((ROOT / "docs" / "recipes.md").read_text().split())
+    full = report("same_training_rnn_full")
+    assert full["identical"] and full["threads"] == 1
+    (test_acc,) = {run["test_acc"] for run in full["runs"]}
+    assert (
+        f"**identical** weights after {full['runs'][0]['epoch'] + 1} epochs, both at "
+        f"{percent(test_acc)}" in recipes
+    )
+    assert report("same_training")["identical"]
+
+
+def cards() -> dict:
+    path = ROOT / "lightning_module" / "pretrained" / "cards.json"
+    return json.loads(path.read_text())["models"]
+
+
+def test_the_readme_results_table_and_command_are_the_reproduce_report():
+    readme = (ROOT / "README.md").read_text()
+    table = (ROOT / "results" / "reproduce.md").read_text().splitlines()
+    rows = [line for line in table if line.startswith("| ") and line[2:4] != "co"]
+    assert len(rows) == len(report("reproduce")["runs"]) == 4
+    for row in rows:
+        assert row in readme.splitlines()
+    assert f"{report('reproduce')['command']}\n```" in readme
+
+
+def test_the_shipped_models_are_the_reproduce_runs_and_the_readme_lists_their_cards():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    runs = {run["config"]: run for run in report("reproduce")["runs"]}
+    assert set(cards()) == set(runs)
+    for name, card in cards().items():
+        run = runs[name]
+        assert card["command"] == report("reproduce")["command"]
+        assert (card["epochs"], card["best_epoch"], card["test_acc"]) == (
+            run["epochs"],
+            run["best_epoch"],
+            run["test_acc"],
+        )
+        row = (
+            f"| `{name}` | {card['cell']} | {card['hidden_size']} | {card['epochs']} "
+            f"| {card['best_epoch']} | {percent(card['test_acc'])} | {card['file']} ("
+        )
+        line = next(line for line in readme if line.startswith(row))
+        assert f"`{card['sha256'][:12]}…`" in line
+
+
+def test_the_shipped_rnn_meets_its_goal_of_98_5_percent():
+    assert cards()["rnn"]["test_acc"] >= 0.985
