@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from lab.gru_benchmark import MODEL_NAMES, benchmark, markdown_table, profile_builtin_rnns
-from lab.reports import write_report
+from lab.reports import report_name, write_report
 from lightning_module.gru.build import load_gru_recurrence
 from lightning_module.network import IMAGE_PIXELS, IMAGE_SIDE
 from lightning_module.utils.checks import at_least
@@ -62,6 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--report-name",
         default="bench_gru",
+        type=report_name,
         help="file name of the reports, without .json / .md",
     )
     parser.add_argument(

@@ -1,4 +1,4 @@
-"""Train configs on MNIST through the rnn-mnist CLI and write results/reproduce.{json,md}.
+"""Train configs on MNIST through the rnn-mnist CLI and write a report (results/reproduce.*).
 
     python scripts/reproduce.py [CONFIG ...] [--results-dir results] [--report reproduce]
                                 [--threads N] [-- CLI OPTIONS]
@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from lab.configs import CONFIG_DIR
+from lab.reports import add_report_arguments
 from lab.reproduce import DEFAULT_CONFIGS, REPORT_STEM, reproduce
 from lightning_module.utils.checks import at_least, split_at_double_dash
 
@@ -26,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     own, cli_args = split_at_double_dash(argv)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=list(DEFAULT_CONFIGS), metavar="CONFIG")
-    parser.add_argument("--results-dir", default="results")
-    parser.add_argument("--report", default=REPORT_STEM, help="results/<REPORT>.json and .md")
+    add_report_arguments(parser, REPORT_STEM)
     parser.add_argument(
         "--config-dir",
         default=str(CONFIG_DIR),

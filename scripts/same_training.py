@@ -16,6 +16,7 @@ import shlex
 import sys
 
 from lab.configs import CONFIG_DIR
+from lab.reports import add_report_arguments
 from lab.same_training import REPORT_STEM, same_training
 from lightning_module.utils.checks import at_least, split_at_double_dash
 
@@ -29,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=at_least(1), default=1,
                         help="OMP_NUM_THREADS of both fits (default 1)")  # fmt: skip
     parser.add_argument("--config-dir", default=str(CONFIG_DIR))
-    parser.add_argument("--results-dir", default="results")
-    parser.add_argument("--report", default=REPORT_STEM, help="results/<REPORT>.json and .md")
+    add_report_arguments(parser, REPORT_STEM)
     args = parser.parse_args(own)
     command = shlex.join(["python", "scripts/same_training.py", *argv])
     try:

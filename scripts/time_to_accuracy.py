@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from lab.configs import CONFIG_DIR
+from lab.reports import add_report_arguments
 from lab.time_to_accuracy import DEFAULT_CONFIGS, REPORT_STEM, parse_seeds, time_to_accuracy
 from lightning_module.utils.checks import at_least, split_at_double_dash
 
@@ -36,11 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=seed_list, default=parse_seeds("3"),
                         help="N (seeds 1..N) or a list such as default,0-9 ('default': the "
                         "CLI's own seed, no --seed_everything)")  # fmt: skip
-    parser.add_argument("--report", default=REPORT_STEM, help="results/<REPORT>.json and .md")
     parser.add_argument("--threads", type=at_least(1), default=None,
                         help="OMP_NUM_THREADS of each run (default: torch's choice)")  # fmt: skip
     parser.add_argument("--config-dir", default=str(CONFIG_DIR))
-    parser.add_argument("--results-dir", default="results")
+    add_report_arguments(parser, REPORT_STEM)
     args = parser.parse_args(own)
     command = shlex.join(["python", "scripts/time_to_accuracy.py", *argv])
     try:

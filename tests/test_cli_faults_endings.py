@@ -34,8 +34,13 @@ class PauseAt(Callback):
             time.sleep(0.05)
 
 
-def default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+# The CLI as ``python -m lightning_module.cli`` runs it, with Python's Ctrl-C handler installed
+# explicitly: a non-interactive shell starts ``&`` jobs (a test run in the background) with
+# SIGINT ignored, and Python then leaves it ignored, as it does for any inherited SIG_IGN.
+RUN_CLI_WITH_CTRL_C = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('lightning_module.cli', run_name='__main__', alter_sys=True)"
+)
 
 
 def start_fit(tmp_path: Path, data: Path, pause_epoch: int) -> tuple[subprocess.Popen, Path]:
@@ -49,15 +54,12 @@ def start_fit(tmp_path: Path, data: Path, pause_epoch: int) -> tuple[subprocess.
     args = ["fit", "--config", str(config), *tiny_args(data, tmp_path / "runs")]
     args += ["--trainer.max_epochs", "20", "--early_stopping.patience", "20"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "lightning_module.cli", *args],
+        [sys.executable, "-c", RUN_CLI_WITH_CTRL_C, *args],
         cwd=tmp_path,
         env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # A shell starts background jobs with SIGINT ignored, and Python then installs no
-        # KeyboardInterrupt handler: give the fit the default, as a terminal's command has.
-        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 240
     while not marker.exists():

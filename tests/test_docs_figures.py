@@ -31,28 +31,45 @@ def test_the_readme_gives_fast_yamls_seeds_as_time_to_accuracy_measured_them():
     assert summary["below_99"] == 0  # "reaches 99% on every seed run"
 
 
+def table_row(text: str, marker: str) -> dict[str, str]:
+    """The markdown table row of ``text`` that contains ``marker``, as {header: cell}."""
+    lines = text.splitlines()
+    index = next((i for i, line in enumerate(lines) if marker in line), None)
+    assert index is not None, f"no table row mentions {marker}"
+    header = index
+    while header > 0 and lines[header - 1].startswith("|"):
+        header -= 1
+
+    def cells(line: str) -> list[str]:
+        return [cell.strip(" *") for cell in line.strip().strip("|").split("|")]
+
+    return dict(zip(cells(lines[header]), cells(lines[index]), strict=True))
+
+
 @pytest.mark.parametrize(
     "stem", ["fast_e5_val5k", "fast_e7_val5k", "fast_e5_val1k", "fast_e7_val1k"]
 )
 def test_the_recipe_sweep_table_is_the_sweeps_reports(stem):
     (summary,) = report(stem)["summary"]
-    recipes = (ROOT / "docs" / "recipes.md").read_text()
-    row = next(line for line in recipes.splitlines() if f"[`{stem}`]" in line)
-    cells = [cell.strip(" *") for cell in row.split("|")]
-    assert f"{percent(summary['min_test_acc'])} / {percent(summary['median_test_acc'])}" in cells
-    assert str(summary["seeds"]) in cells and str(summary["below_99"]) in cells
+    row = table_row((ROOT / "docs" / "recipes.md").read_text(), f"[`{stem}`]")
+    scores = f"{percent(summary['min_test_acc'])} / {percent(summary['median_test_acc'])}"
+    assert row["test acc min / median"] == scores
+    assert row["seeds"] == str(summary["seeds"])
+    assert row["below 99%"] == str(summary["below_99"])
+    assert row["epochs"] == f"{summary['median_epochs']:.0f}"
 
 
 @pytest.mark.parametrize("stem", ["fast_p56_e7_t1", "fast_p112_e7", "fast_p112_e9"])
 def test_the_rows_per_step_table_is_the_sweeps_reports(stem):
     (summary,) = report(stem)["summary"]
     walls = [run["wall_s"] for run in report(stem)["runs"]]
-    recipes = (ROOT / "docs" / "recipes.md").read_text()
-    row = next(line for line in recipes.splitlines() if f"[`{stem}`]" in line)
-    cells = [cell.strip() for cell in row.split("|")]
-    assert f"{percent(summary['min_test_acc'])} / {percent(summary['median_test_acc'])}" in cells
-    assert f"{min(walls):.1f}-{max(walls):.1f} s" in cells
-    assert str(summary["seeds"]) in cells and str(summary["below_99"]) in cells
+    row = table_row((ROOT / "docs" / "recipes.md").read_text(), f"[`{stem}`]")
+    scores = f"{percent(summary['min_test_acc'])} / {percent(summary['median_test_acc'])}"
+    assert row["test acc min / median"] == scores
+    assert row["wall (1 thread, shared)"] == f"{min(walls):.1f}-{max(walls):.1f} s"
+    assert row["seeds"] == str(summary["seeds"])
+    assert row["below 99%"] == str(summary["below_99"])
+    assert row["epochs"] == f"{summary['median_epochs']:.0f}"
 
 
 def test_the_before_after_table_is_the_compare_report():
@@ -72,14 +89,18 @@ def test_the_rnn_seed_table_is_the_rnn_seeds_report():
         assert f"| {run['seed']} | {run['epochs']} | {percent(run['test_acc'])} |" in recipes
 
 
-def test_the_one_thread_rerun_table_is_its_report():
-    recipes = (ROOT / "docs" / "recipes.md").read_text()
-    runs = report("reproduce_threads1")["runs"]
-    assert report("reproduce_threads1")["environment"]["torch_threads"] == 1
-    for run in runs:
-        row = f"| {run['config']} | {run['epochs']} ({run['best_epoch']}) | "
-        line = next(line for line in recipes.splitlines() if line.startswith(row))
-        assert line.endswith(f"| {percent(run['test_acc'])} |")
+def test_the_one_thread_rerun_table_is_its_report_and_the_shipped_runs():
+    recipes = (ROOT / "docs" / "recipes.md").read_text().splitlines()
+    rerun, shipped = report("reproduce_threads1"), report("reproduce_48666b2")
+    assert rerun["environment"]["torch_threads"] == 1
+    assert rerun["command"] == shipped["command"]
+    for again, before in zip(rerun["runs"], shipped["runs"], strict=True):
+        row = f"| {again['config']} | {again['epochs']} ({again['best_epoch']}) | "
+        line = next((line for line in recipes if line.startswith(row)), None)
+        assert line is not None, f"recipes.md has no row starting {row!r}"
+        assert line.endswith(f"| {percent(before['test_acc'])} | {percent(again['test_acc'])} |")
+        for key in ("epochs", "best_epoch", "best_val_loss", "test_acc", "test_loss"):
+            assert again[key] == before[key], (again["config"], key)
 
 
 def test_the_same_training_claims_are_the_reports():
@@ -102,7 +123,7 @@ def cards() -> dict:
 def test_the_readme_results_table_and_command_are_the_reproduce_report():
     readme = (ROOT / "README.md").read_text()
     table = (ROOT / "results" / "reproduce.md").read_text().splitlines()
-    rows = [line for line in table if line.startswith("| ") and line[2:4] != "co"]
+    rows = [line for line in table if line.startswith("| ") and not line.startswith("| config |")]
     assert len(rows) == len(report("reproduce")["runs"]) == 4
     for row in rows:
         assert row in readme.splitlines()
@@ -131,3 +152,24 @@ def test_the_shipped_models_are_the_reproduce_runs_and_the_readme_lists_their_ca
 
 def test_the_shipped_rnn_meets_its_goal_of_98_5_percent():
     assert cards()["rnn"]["test_acc"] >= 0.985
+
+
+def test_the_readmes_main_job_time_is_the_lstm_reproduce_run():
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    (lstm,) = [run for run in report("reproduce")["runs"] if run["config"] == "lstm"]
+    assert f"({lstm['wall_time_s'] / 60:.1f} min of training and test on a 2-core CPU" in readme
+
+
+def test_the_profile_table_is_the_profile_report():
+    performance = (ROOT / "docs" / "performance.md").read_text().splitlines()
+    profile = report("profile_fit")
+    assert (
+        profile["config"] == "fast" and profile["command"] == "python scripts/profile_fit.py fast"
+    )
+    rows = {
+        "the process, start to end (wall)": profile["wall_s"],
+        "profiled in all": profile["profiled_s"],
+        **profile["parts_s"],
+    }
+    for part, seconds in rows.items():
+        assert f"| {part} | {seconds:.1f} |" in performance, part

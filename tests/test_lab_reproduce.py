@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from scripts_loader import CONFIG_DIR, load_script
 from tiny_cli import tiny_args
 
 from lab.configs import resolve_config
+from lab.same_training import weights_digest
 from lightning_module.training.curves import read_epoch_curves
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
@@ -47,6 +49,10 @@ def test_reproduce_trains_each_config_and_writes_json_and_markdown(mnist_dir, tm
         assert run["best_val_acc"] == dict(curves["val_acc"])[best_epoch]
         assert run["test_acc"] == pytest.approx(curves["test_acc"][-1][1])
         assert Path(run["best_checkpoint"]).name == "best.ckpt"
+        best = torch.load(run["best_checkpoint"], map_location="cpu", weights_only=True)
+        assert run["weights_sha256"] == weights_digest(best["state_dict"])
+    digests = [run["weights_sha256"] for run in report["runs"]]
+    assert len(set(digests)) == 2 and all(len(digest) == 64 for digest in digests)
     table = (results / "tiny.md").read_text()
     assert "--results-dir" in table
     for run in report["runs"]:

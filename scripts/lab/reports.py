@@ -3,8 +3,10 @@ work so far goes to ``<stem>.partial.json``, so a run that fails half-way replac
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 from pathlib import Path
 
 from lightning_module.utils.atomic import atomic_write_text
@@ -28,3 +30,25 @@ def write_report(folder: str | os.PathLike, stem: str, report: object, markdown:
     atomic_write_text(Path(folder) / f"{stem}.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(Path(folder) / f"{stem}.md", markdown)
     partial_report_path(folder, stem).unlink(missing_ok=True)
+
+
+def report_name(text: str) -> str:
+    """An argparse type: a report's name, the ``<stem>`` of ``<stem>.json``, a plain file name
+    (letters, digits, ``_ . -``) so the report stays inside its results folder."""
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", text) or text.endswith((".json", ".md")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a report name: use letters, digits, '_', '.' and '-', no folder "
+            "and no .json/.md ending (the report goes to <results-dir>/<name>.json and .md)"
+        )
+    return text
+
+
+def add_report_arguments(parser: argparse.ArgumentParser, default_name: str) -> None:
+    """``--results-dir`` (default ``results``) and ``--report`` (the report's name)."""
+    parser.add_argument("--results-dir", default="results")
+    parser.add_argument(
+        "--report",
+        default=default_name,
+        type=report_name,
+        help=f"the report's name: <results-dir>/<REPORT>.json and .md (default {default_name})",
+    )

@@ -7,7 +7,8 @@ Each config is trained with ``rnn-mnist fit --config scripts/configs/<name>.yaml
 options after ``--``), which early-stops and tests the best checkpoint. Per config the table
 gives: epochs trained, the best val_loss and the val accuracy of that same (best) epoch, the
 test accuracy of the best checkpoint, the wall time of fit + test, and the training throughput
-(samples per second in training batches, validation excluded).
+(samples per second in training batches, validation excluded); the JSON also holds the best
+checkpoint's weights digest, so two runs can be compared bit for bit.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from lab.configs import resolve_config
 from lab.reports import write_partial_report, write_report
+from lab.same_training import weights_digest
 from lab.speed import TrainingSpeed
 from lightning_module.cli import run_cli
 from lightning_module.training.curves import read_epoch_curves
@@ -39,6 +43,8 @@ def train_config(config: Path, extra_args: list[str]) -> dict[str, Any]:
     best_epoch, best_val_loss = min(curves["val_loss"], key=lambda point: point[1])
     val_acc_by_epoch = dict(curves["val_acc"])
     hparams = cli.model.hparams
+    best_path = trainer.checkpoint_callback.best_model_path
+    best = torch.load(best_path, map_location="cpu", weights_only=True)
     return {
         "config": config.stem,
         "cell": hparams.cell,
@@ -55,7 +61,8 @@ def train_config(config: Path, extra_args: list[str]) -> dict[str, Any]:
         "train_seconds": speed.seconds,
         "train_samples_per_s": speed.samples_per_second,
         "log_dir": str(trainer.log_dir),
-        "best_checkpoint": trainer.checkpoint_callback.best_model_path,
+        "best_checkpoint": best_path,
+        "weights_sha256": weights_digest(best["state_dict"]),
     }
 
 
