@@ -173,3 +173,14 @@ def test_the_profile_table_is_the_profile_report():
     }
     for part, seconds in rows.items():
         assert f"| {part} | {seconds:.1f} |" in performance, part
+
+
+def test_the_batch_512_sentence_is_its_reports():
+    recipes = " ".join((ROOT / "docs" / "recipes.md").read_text().split())
+    (wide,) = report("fast_b512_e7")["summary"]
+    now = [run["wall_s"] for run in report("fast_b256_now")["runs"]]
+    assert f"median of {wide['median_wall_s']:.1f} s" in recipes
+    assert f"took {now[1]:.1f} s and {now[0]:.1f} s" in recipes
+    assert f"{wide['below_99']} of its {wide['seeds']} seeds ended below 99%" in recipes
+    scores = f"{percent(wide['min_test_acc'])} / {percent(wide['median_test_acc'])}"
+    assert f"(min / median {scores};" in recipes
