@@ -67,7 +67,10 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException, SI
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from data import MNISTDataError, MNISTDataModule
-from lightning_module.model import TRAIN_METRICS, VALIDATION_METRICS, RecurrentClassifier
+from lightning_module.model import (
+    MONITORABLE,
+    RecurrentClassifier,
+)
 from lightning_module.pretrained import PretrainedModelError, resolve_ckpt_path_in_config
 from lightning_module.training.checkpoint_io import (
     ARCHITECTURE_HPARAMS,
@@ -84,7 +87,7 @@ from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonF
 from lightning_module.training.interrupts import SIGTERM_EXIT_STATUS, InterruptReport
 from lightning_module.training.output_paths import output_clash
 from lightning_module.training.predictions import PredictionCSVWriter
-from lightning_module.training.progress import LiveProgressBar, own_line
+from lightning_module.training.progress import LiveProgressBar, print_error
 from lightning_module.training.run_config import RunConfigCallback
 from lightning_module.training.run_folders import (
     CHECKPOINT_FOLDER,
@@ -111,7 +114,6 @@ DEFAULT_SEED = 1234
 DEFAULT_ROOT_DIR = "runs"
 BEST_CHECKPOINT_NAME = "best"  # the default checkpoint.filename
 # Metrics the model logs, so the only values early stopping / checkpointing can monitor.
-MONITORABLE = (*VALIDATION_METRICS, *TRAIN_METRICS)
 
 
 def last_checkpoint_callback() -> ModelCheckpoint:
@@ -405,7 +407,7 @@ class RNNMnistCLI(LightningCLI):
         if self.subcommand in ("fit", None):  # None: run=False, objects built for a fit
             if trainer.loggers:
                 trainer.callbacks.append(LearningRateMonitor(logging_interval="epoch"))
-            trainer.callbacks.append(InterruptReport(LAST_CHECKPOINT_NAME))
+            trainer.callbacks.append(InterruptReport())
         elif evaluating:  # only fit makes a run folder, so only fit saves its config
             trainer.callbacks = [
                 cb for cb in trainer.callbacks if not isinstance(cb, SaveConfigCallback)
@@ -490,8 +492,10 @@ class RNNMnistCLI(LightningCLI):
         ckpt_path = self.config_init[self.subcommand].get("ckpt_path")
         if ckpt_path and os.path.isfile(ckpt_path):
             inputs.append(("the checkpoint being loaded, --ckpt_path", ckpt_path))
-        for path in config.get("config") or []:
-            inputs.append(("a config file given with --config", getattr(path, "absolute", path)))
+        # every config file of the command line, before the subcommand or after it
+        for path in self._config_files:
+            if os.path.isfile(path):
+                inputs.append(("a config file given with --config", path))
         folders = []
         if config.data.get("predict_dir"):
             folders.append(("--data.predict_dir", config.data.predict_dir))
@@ -573,8 +577,6 @@ class RNNMnistCLI(LightningCLI):
 
     def after_fit(self) -> None:
         trainer = self.trainer
-        if trainer.interrupted:  # InterruptReport said how to resume; its weights are not final
-            return
         best = getattr(trainer.checkpoint_callback, "best_model_path", "") or None
         if trainer.fast_dev_run or best is None:
             self._say("testing the final weights (no best checkpoint was saved)")
@@ -686,16 +688,14 @@ def main(args: list[str] | None = None) -> int:
     try:
         return run_cli(args).exit_code
     except KNOWN_ERRORS as exc:
-        print(f"{own_line()}rnn-mnist: error: {exc}", file=sys.stderr, flush=True)
+        print_error(str(exc))
         return 2 if isinstance(exc, BAD_ARGUMENTS) else 1
-    except SIGTERMException:  # InterruptReport has said how to resume
+    except SIGTERMException:  # a fit's InterruptReport has said how to resume
         return SIGTERM_EXIT_STATUS
     except OSError as exc:
         if exc.errno not in DISK_FULL:
             raise
-        print(
-            f"{own_line()}rnn-mnist: error: {disk_full_message(exc)}", file=sys.stderr, flush=True
-        )
+        print_error(disk_full_message(exc))
         return 1
     finally:
         # Lightning leaves the DDP process group up; tearing gloo's threads down at interpreter

@@ -40,6 +40,7 @@ from lightning_module.utils.cpu_bf16 import warn_if_bf16_is_emulated
 LR_SCHEDULES = ("constant", "plateau", "onecycle")
 TRAIN_METRICS = ("train_loss", "train_data_loss", "train_l2", "train_acc")  # logged per epoch
 VALIDATION_METRICS = ("val_loss", "val_data_loss", "val_l2", "val_acc")  # logged per validation
+MONITORABLE = (*VALIDATION_METRICS, *TRAIN_METRICS)  # what a callback may monitor
 NETWORK_ARGS = (
     "cell",
     "hidden_size",

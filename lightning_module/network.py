@@ -115,7 +115,7 @@ def validate_network_args(
         raise ValueError(
             f"tbptt_steps={tbptt_steps} is more than the {steps} steps that "
             f"pixels_per_step={pixels_per_step} makes of an image, so nothing would be "
-            f"truncated: set tbptt_steps below {steps}, or leave it unset for full BPTT"
+            f"truncated: set tbptt_steps to at most {steps}, or leave it unset for full BPTT"
         )
     require_fits_in_memory(cell, hidden_size, num_layers, pixels_per_step, num_classes)
 

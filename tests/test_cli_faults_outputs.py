@@ -97,6 +97,25 @@ def test_an_output_that_is_an_input_is_refused_before_any_work(workspace, case):
     assert checksums(workspace["runs"].parent) == before  # nothing written, nothing replaced
 
 
+def test_a_config_given_before_the_subcommand_is_an_input_too(workspace):
+    w = workspace
+    config = w["runs"].parent / "top.yaml"  # a top-level config: settings by subcommand
+    config.write_text("predict:\n  data:\n    batch_size: 10\n")
+    before = checksums(w["runs"].parent)
+    result = rnn_mnist(
+        "--config", str(config), "predict",
+        *tiny_args(w["data"], w["runs"]),
+        "--ckpt_path", str(w["ckpt"]),
+        "--data.predict_dir", str(w["digits"]),
+        "--predictions.output", str(config),
+        cwd=w["runs"].parent,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    (line,) = error_lines(result.stderr)
+    assert f"predictions.output {config} is a config file given with --config" in line
+    assert checksums(w["runs"].parent) == before
+
+
 def test_an_output_elsewhere_is_written_and_the_next_predict_reads_the_same_images(workspace):
     output = workspace["runs"].parent / "out" / "predictions.csv"
     before = checksums(workspace["digits"])

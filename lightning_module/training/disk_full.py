@@ -8,9 +8,8 @@ import errno
 import shutil
 from pathlib import Path
 
-from lightning_module.training.run_folders import CHECKPOINT_FOLDER, LAST_CHECKPOINT_NAME
+from lightning_module.training.run_folders import CHECKPOINT_FOLDER, LAST_CHECKPOINT_FILE
 
-LAST_FILE = f"{LAST_CHECKPOINT_NAME}.ckpt"
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left; disk quota exceeded
 
 
@@ -29,7 +28,10 @@ def free_space(folder: Path) -> str:
 def resumable_checkpoint(folder: Path) -> Path | None:
     """The ``last.ckpt`` of the run that was writing into ``folder`` (its checkpoint folder or
     the run folder itself), or None when no epoch of it finished."""
-    for candidate in (folder / LAST_FILE, folder / CHECKPOINT_FOLDER / LAST_FILE):
+    for candidate in (
+        folder / LAST_CHECKPOINT_FILE,
+        folder / CHECKPOINT_FOLDER / LAST_CHECKPOINT_FILE,
+    ):
         if candidate.is_file():
             return candidate
     return None
@@ -48,8 +50,8 @@ def disk_full_message(exc: OSError) -> str:
     last = resumable_checkpoint(folder)
     if last is None:
         return (
-            f"{where}{free_space(folder)}; no finished epoch left a {LAST_FILE} there, so there "
-            "is nothing to resume: free some space, then run the command again"
+            f"{where}{free_space(folder)}; no finished epoch left a {LAST_CHECKPOINT_FILE} "
+            "there, so there is nothing to resume: free some space, then run the command again"
         )
     return (
         f"{where}{free_space(folder)}; every checkpoint is written whole or not at all, so those "

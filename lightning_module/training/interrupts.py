@@ -9,7 +9,6 @@ a ``--ckpt_path last`` resume starts from or, when no epoch finished, that there
 from __future__ import annotations
 
 import signal
-import sys
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -17,8 +16,8 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.trainer.states import TrainerFn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from lightning_module.training.progress import own_line
-from lightning_module.training.run_folders import LAST_CHECKPOINT_NAME
+from lightning_module.training.progress import print_error
+from lightning_module.training.run_folders import LAST_CHECKPOINT_FILE
 
 # The exit status of a fit ended by SIGTERM: the shell's convention for "killed by signal 15".
 SIGTERM_EXIT_STATUS = 128 + signal.SIGTERM
@@ -33,26 +32,19 @@ def interrupting_signal(exception: BaseException) -> str | None:
     return None
 
 
-def last_checkpoint(trainer: pl.Trainer, filename: str) -> Path | None:
-    """``<dirpath>/<filename>.ckpt`` of the first checkpoint callback that has written it."""
+def last_checkpoint(trainer: pl.Trainer) -> Path | None:
+    """``<dirpath>/last.ckpt`` of the first checkpoint callback that has written it."""
     for callback in trainer.checkpoint_callbacks:
         if isinstance(callback, ModelCheckpoint) and callback.dirpath is not None:
-            path = Path(callback.dirpath) / f"{filename}{ModelCheckpoint.FILE_EXTENSION}"
+            path = Path(callback.dirpath) / LAST_CHECKPOINT_FILE
             if path.is_file():
                 return path
     return None
 
 
 class InterruptReport(Callback):
-    """Print how an interrupted fit resumes (or that it cannot), on global rank 0.
-
-    Args:
-        last_name: the file name (no extension) of the every-epoch checkpoint ``--ckpt_path
-            last`` resumes from.
-    """
-
-    def __init__(self, last_name: str = LAST_CHECKPOINT_NAME) -> None:
-        self.last_name = last_name
+    """Print how an interrupted fit resumes from its ``last.ckpt`` (or that it cannot), on
+    global rank 0."""
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
@@ -62,7 +54,7 @@ class InterruptReport(Callback):
             return
         if not trainer.is_global_zero:
             return
-        last = last_checkpoint(trainer, self.last_name)
+        last = last_checkpoint(trainer)
         if last is None:
             message = (
                 f"fit interrupted ({cause}) before its first epoch finished: no checkpoint was "
@@ -73,4 +65,4 @@ class InterruptReport(Callback):
                 f"fit interrupted ({cause}): resume with --ckpt_path last ({last} holds the last "
                 "finished epoch)"
             )
-        print(f"{own_line()}rnn-mnist: error: {message}", file=sys.stderr, flush=True)
+        print_error(message)

@@ -10,13 +10,11 @@ spelling of the same file is caught too.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from lightning_module.training.run_folders import CHECKPOINT_FOLDER, VERSION_PREFIX
+from lightning_module.training.run_folders import CHECKPOINT_FOLDER, version_of
 
-_RUN_FOLDER = re.compile(rf"{VERSION_PREFIX}\d+")
 CONFIG_FILE = "config.yaml"
 EVENTS_PREFIX = "events.out.tfevents"
 
@@ -43,7 +41,7 @@ def is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
 
 def is_run_folder(folder: Path) -> bool:
     """A fit's ``version_<n>`` folder: it holds checkpoints, a saved config or TB events."""
-    if not _RUN_FOLDER.fullmatch(folder.name) or not folder.is_dir():
+    if version_of(folder) is None or not folder.is_dir():
         return False
     if (folder / CHECKPOINT_FOLDER).is_dir() or (folder / CONFIG_FILE).is_file():
         return True

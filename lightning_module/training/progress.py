@@ -6,6 +6,7 @@ It shows the running training loss and the last validation's ``val_loss`` / ``va
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytorch_lightning as pl
@@ -22,6 +23,11 @@ def drawing_a_bar() -> bool:
 def own_line() -> str:
     """A line break when a progress bar's line is unfinished, so an error starts on its own."""
     return "\n" if drawing_a_bar() else ""
+
+
+def print_error(message: str) -> None:
+    """``rnn-mnist: error: <message>`` on stderr, on a line of its own."""
+    print(f"{own_line()}rnn-mnist: error: {message}", file=sys.stderr, flush=True)
 
 
 class LiveProgressBar(TQDMProgressBar):

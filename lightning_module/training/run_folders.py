@@ -22,6 +22,7 @@ LATEST_LINK = "latest"
 CHECKPOINT_FOLDER = "checkpoints"
 # ModelCheckpoint.CHECKPOINT_NAME_LAST: the file --ckpt_path last finds
 LAST_CHECKPOINT_NAME = "last"
+LAST_CHECKPOINT_FILE = f"{LAST_CHECKPOINT_NAME}.ckpt"  # ModelCheckpoint's file extension
 _VERSION = re.compile(rf"{VERSION_PREFIX}(\d+)")
 
 

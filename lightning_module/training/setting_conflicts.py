@@ -9,7 +9,7 @@ from typing import Any
 
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 
-from lightning_module.model import TRAIN_METRICS, VALIDATION_METRICS
+from lightning_module.model import MONITORABLE
 from lightning_module.training.config_files import CONFIG_OPTION
 from lightning_module.training.config_sources import source_of
 
@@ -62,7 +62,7 @@ def check_monitor_mode(
 ) -> None:
     """Refuse a loss monitored in ``max`` mode or an accuracy in ``min`` mode; ``label``
     names the callback when it is not the ``section`` of the command."""
-    if monitor not in (*VALIDATION_METRICS, *TRAIN_METRICS) or mode not in ("min", "max"):
+    if monitor not in MONITORABLE or mode not in ("min", "max"):
         return  # a metric the model does not log is refused by name later
     wanted = direction(monitor)
     if wanted is None or wanted == mode:

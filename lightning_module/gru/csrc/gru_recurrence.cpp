@@ -181,16 +181,16 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
         for (int64_t t = 0; t < T; ++t) {
           at::mm_out(gh, h_mm, w_hh_t);
           const low_t* gx_p = gx_all + t * N * 3 * H;
-          const low_t* gh_p = gh.const_data_ptr<low_t>() - begin * 3 * H;  // indexed by i
+          const low_t* gh_p = gh.const_data_ptr<low_t>();  // the block's rows, from row 0
           scalar_t* rz_p = rz_all + t * N * 2 * H;
           scalar_t* n_p = n_all + t * N * H;
           scalar_t* ghn_p = ghn_all + t * N * H;
           scalar_t* out_p = hs_all + t * N * H;
           low_t* out_mm_p = nullptr;
-          if constexpr (low) out_mm_p = h_mm.mutable_data_ptr<low_t>() - begin * H;
+          if constexpr (low) out_mm_p = h_mm.mutable_data_ptr<low_t>();  // likewise
           for (int64_t i = begin; i < end; ++i) {
             const low_t* gxi = gx_p + i * 3 * H;
-            const low_t* ghi = gh_p + i * 3 * H;
+            const low_t* ghi = gh_p + (i - begin) * 3 * H;
             for (int64_t j = 0; j < H; j += step) {
               const int64_t c = std::min(step, H - j);
               const V r = sigmoid(load_as<scalar_t>(gxi + j, c) + load_as<scalar_t>(ghi + j, c));
@@ -207,7 +207,7 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_forward_recurrence(
               (nn + z * (hp - nn)).store(out_p + i * H + j, c);
             }
             // the next step's left operand, cast while the row is in cache
-            if constexpr (low) at::vec::convert(out_p + i * H, out_mm_p + i * H, H);
+            if constexpr (low) at::vec::convert(out_p + i * H, out_mm_p + (i - begin) * H, H);
           }
           h_p = out_p;
           if constexpr (!low) h_mm = hs.select(0, t).narrow(0, begin, rows_here);
