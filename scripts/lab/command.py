@@ -54,3 +54,26 @@ def run_module(
         check=False,
     )
     return done.returncode, done.stdout[-KEPT_CHARACTERS:]
+
+
+def run_module_or_raise(
+    module_and_args: Sequence[str], checkout: str | Path, threads: int | None, what: str
+) -> str:
+    """``run_module``, raising ``RuntimeError("<what> failed: <its last lines>")`` unless the
+    process exits 0; returns the end of its output."""
+    status, output = run_module(module_and_args, checkout, threads)
+    if status != 0:
+        tail = output.replace("\r", "\n").strip().splitlines()[-3:]
+        raise RuntimeError(f"{what} failed (exit {status}): " + " | ".join(tail))
+    return output
+
+
+def scratch_fit(config: str | Path, folder: str | Path, extra_args: Sequence[str]) -> list[str]:
+    """The arguments of ``rnn-mnist fit --config CONFIG`` that writes its checkpoints and logs
+    under ``folder`` only (the logger's ``save_dir`` too: older checkouts put runs under the
+    working folder) and draws no progress bar."""
+    return [
+        RNN_MNIST, "fit", "--config", str(config), "--trainer.default_root_dir", str(folder),
+        "--trainer.logger.init_args.save_dir", str(folder),
+        "--trainer.enable_progress_bar", "false", *extra_args,
+    ]  # fmt: skip

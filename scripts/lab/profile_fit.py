@@ -11,12 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lab.command import RNN_MNIST, package_checkout, run_module
+from lab.command import package_checkout, run_module_or_raise, scratch_fit
 from lab.configs import resolve_config
-from lab.reports import write_report
+from lab.reports import machine_line, write_report
 from lightning_module.utils.environment import environment
 
 REPORT_STEM = "profile_fit"
+
+
+def default_report_name(config: str) -> str:
+    """``profile_fit_<config>``: each config's profile keeps its own report."""
+    return f"{REPORT_STEM}_{Path(config).stem}"
+
 
 BUILT_IN = "~"  # cProfile's file name for a function implemented in C
 # (part, file the function is defined in, function name), matched on the file's ending; each
@@ -37,14 +43,14 @@ PARTS = (
 )  # fmt: skip
 
 
-def cumulative_times(profile: Path) -> dict[str, float]:
+def cumulative_times(stats: pstats.Stats) -> dict[str, float]:
     """Each part of ``PARTS`` -> seconds (cumulative; 0.0 for a part the run never entered)."""
-    stats = pstats.Stats(str(profile)).stats  # {(file, line, name): (cc, nc, tt, ct, callers)}
+    entries = stats.stats  # {(file, line, name): (cc, nc, tt, ct, callers)}
     times = {}
     for part, file_end, name in PARTS:
         times[part] = sum(
             entry[3]
-            for (file, _, function), entry in stats.items()
+            for (file, _, function), entry in entries.items()
             if function == name and Path(file).as_posix().endswith(file_end)
         )
     return times
@@ -57,24 +63,19 @@ def profile_fit(
     command: str,
     extra_args: Sequence[str] = (),
     threads: int | None = None,
-    report_stem: str = REPORT_STEM,
+    report_stem: str | None = None,
 ) -> dict[str, Any]:
-    """Fit ``config`` once under cProfile and write ``<report_stem>.{json,md}``."""
+    """Fit ``config`` once under cProfile and write ``<report_stem>.{json,md}`` (default
+    ``profile_fit_<config>``)."""
     path = resolve_config(config, config_dir).resolve()
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-profile-") as folder:
         profile = Path(folder) / "fit.prof"
-        args = [
-            "cProfile", "-o", str(profile), "-m", RNN_MNIST, "fit", "--config", str(path),
-            "--trainer.default_root_dir", folder, "--trainer.logger.init_args.save_dir", folder,
-            "--trainer.enable_progress_bar", "false", *extra_args,
-        ]  # fmt: skip
+        args = ["cProfile", "-o", str(profile), "-m", *scratch_fit(path, folder, extra_args)]
         started = time.perf_counter()
-        status, output = run_module(args, package_checkout(), threads)
+        run_module_or_raise(args, package_checkout(), threads, "the profiled fit")
         wall = time.perf_counter() - started
-        if status != 0:
-            raise RuntimeError(f"the profiled fit failed ({status}): {output.strip()[-600:]}")
-        total = pstats.Stats(str(profile)).total_tt
-        parts = cumulative_times(profile)
+        stats = pstats.Stats(str(profile))
+        total, parts = stats.total_tt, cumulative_times(stats)
     cli = parts[PARTS[0][0]]
     report = {
         "command": command,
@@ -87,7 +88,7 @@ def profile_fit(
         "before_the_cli_s": total - cli,
         "parts_s": parts,
     }
-    write_report(results_dir, report_stem, report, markdown(report))
+    write_report(results_dir, report_stem or default_report_name(config), report, markdown(report))
     return report
 
 
@@ -98,8 +99,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        f"One run under cProfile in a fresh process; {env['cpus']} CPU(s), {env['cpu_model']}, "
-        f"torch {env['torch']}, threads {report['threads'] or 'torch default'}. Cumulative "
+        f"One run under cProfile in a fresh process; {machine_line(env, report['threads'])}. "
+        "Cumulative "
         "seconds of each part (a part inside another is counted in both; the profiler slows "
         "Python-heavy code, so the profiled total exceeds an unprofiled run's).",
         "",

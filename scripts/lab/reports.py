@@ -32,6 +32,15 @@ def write_report(folder: str | os.PathLike, stem: str, report: object, markdown:
     partial_report_path(folder, stem).unlink(missing_ok=True)
 
 
+def machine_line(environment: dict, threads: int | None) -> str:
+    """``2 CPU(s), <CPU model>, torch <version>, threads <n>`` for a report's markdown."""
+    cpu = environment.get("cpu_model") or environment.get("processor") or environment["machine"]
+    return (
+        f"{environment['cpus']} CPU(s), {cpu}, torch {environment['torch']}, "
+        f"threads {threads or 'torch default'}"
+    )
+
+
 def report_name(text: str) -> str:
     """An argparse type: a report's name, the ``<stem>`` of ``<stem>.json``, a plain file name
     (letters, digits, ``_ . -``) so the report stays inside its results folder."""
@@ -43,12 +52,16 @@ def report_name(text: str) -> str:
     return text
 
 
-def add_report_arguments(parser: argparse.ArgumentParser, default_name: str) -> None:
-    """``--results-dir`` (default ``results``) and ``--report`` (the report's name)."""
+def add_report_arguments(
+    parser: argparse.ArgumentParser, default_name: str | None, shown_default: str | None = None
+) -> None:
+    """``--results-dir`` (default ``results``) and ``--report`` (the report's name; a tool whose
+    default depends on other arguments passes None and says what it is in ``shown_default``)."""
     parser.add_argument("--results-dir", default="results")
     parser.add_argument(
         "--report",
         default=default_name,
         type=report_name,
-        help=f"the report's name: <results-dir>/<REPORT>.json and .md (default {default_name})",
+        help="the report's name: <results-dir>/<REPORT>.json and .md "
+        f"(default {shown_default or default_name})",
     )

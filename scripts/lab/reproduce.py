@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from lab.configs import resolve_config
 from lab.reports import write_partial_report, write_report
 from lab.same_training import weights_digest
 from lab.speed import TrainingSpeed
 from lightning_module.cli import run_cli
+from lightning_module.training.checkpoint_io import read_checkpoint
 from lightning_module.training.curves import read_epoch_curves
 from lightning_module.utils.environment import environment
 
@@ -44,7 +43,7 @@ def train_config(config: Path, extra_args: list[str]) -> dict[str, Any]:
     val_acc_by_epoch = dict(curves["val_acc"])
     hparams = cli.model.hparams
     best_path = trainer.checkpoint_callback.best_model_path
-    best = torch.load(best_path, map_location="cpu", weights_only=True)
+    best = read_checkpoint(best_path, map_location="cpu")
     return {
         "config": config.stem,
         "cell": hparams.cell,

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from lab.command import RNN_MNIST, run_module
+from lab.command import run_module_or_raise, scratch_fit
 from lab.configs import resolve_config
-from lab.reports import write_report
+from lab.reports import machine_line, write_partial_report, write_report
 from lightning_module.utils.environment import environment
 
 REPORT_STEM = "same_training"
@@ -52,16 +52,8 @@ def train_in(checkout: Path, config: Path, extra_args: Sequence[str], threads: i
     """Fit ``config`` in ``checkout``; the digest of its last weights and its test scores."""
     with tempfile.TemporaryDirectory(prefix="rnn-mnist-same-") as folder:
         save_dir = Path(folder)
-        # the logger's save_dir too: older checkouts put runs under the working folder
-        command = [
-            RNN_MNIST, "fit", "--config", str(config), "--trainer.default_root_dir", folder,
-            "--trainer.logger.init_args.save_dir", folder,
-            "--trainer.enable_progress_bar", "false", *extra_args,
-        ]  # fmt: skip
-        status, output = run_module(command, checkout, threads)
-        if status != 0:
-            tail = output.strip().splitlines()[-3:]
-            raise RuntimeError(f"the fit in {checkout} failed: " + " | ".join(tail))
+        command = scratch_fit(config, folder, extra_args)
+        output = run_module_or_raise(command, checkout, threads, f"the fit in {checkout}")
         checkpoint = torch.load(last_checkpoint(save_dir), map_location="cpu", weights_only=True)
         return {
             "checkout": str(checkout),
@@ -89,19 +81,20 @@ def same_training(
     for folder in folders:
         if not (folder / "lightning_module" / "cli.py").is_file():
             raise FileNotFoundError(f"{folder} is not a checkout of this repository")
-    runs = []
-    for folder in folders:
-        runs.append(train_in(folder, path.resolve(), extra_args, threads))
-        say(f"{folder}: weights {runs[-1]['weights_sha256'][:16]}, test {runs[-1].get('test_acc')}")
-    report = {
+    report: dict[str, Any] = {
         "command": command,
         "config": path.stem,
         "extra_args": shlex.join(extra_args),
         "threads": threads,
         "environment": environment(),
-        "runs": runs,
-        "identical": len({run["weights_sha256"] for run in runs}) == 1,
+        "runs": [],
     }
+    for folder in folders:
+        run = train_in(folder, path.resolve(), extra_args, threads)
+        report["runs"].append(run)
+        write_partial_report(results_dir, report_stem, report)  # a later failure keeps this fit
+        say(f"{folder}: weights {run['weights_sha256'][:16]}, test {run.get('test_acc')}")
+    report["identical"] = len({run["weights_sha256"] for run in report["runs"]}) == 1
     write_report(results_dir, report_stem, report, markdown(report))
     return report
 
@@ -113,17 +106,17 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        f"`rnn-mnist fit --config {report['config']}.yaml {report['extra_args']}` in each "
-        f"checkout, {report['threads'] or 'default'} thread(s), "
-        f"{report['environment']['processor'] or report['environment']['machine']}: the final "
-        f"weights are **{verdict}**.",
+        f"`{shlex.join(['rnn-mnist', 'fit', '--config', report['config'] + '.yaml'])}"
+        f"{' ' + report['extra_args'] if report['extra_args'] else ''}` in each checkout; "
+        f"{machine_line(report['environment'], report['threads'])}: the final weights are "
+        f"**{verdict}**.",
         "",
-        "| checkout | weights sha256 | epoch | step | test acc | test loss |",
+        "| checkout | weights sha256 | epochs | step | test acc | test loss |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for run in report["runs"]:
         lines.append(
-            f"| `{run['checkout']}` | `{run['weights_sha256'][:16]}` | {run['epoch']} "
+            f"| `{run['checkout']}` | `{run['weights_sha256'][:16]}` | {run['epoch'] + 1} "
             f"| {run['global_step']} | {run.get('test_acc', float('nan')):.4f} "
             f"| {run.get('test_loss', float('nan')):.6f} |"
         )

@@ -23,9 +23,9 @@ from typing import Any
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from lab.command import RNN_MNIST, package_checkout, run_module
+from lab.command import RNN_MNIST, package_checkout, run_module_or_raise
 from lab.configs import resolve_config
-from lab.reports import write_partial_report, write_report
+from lab.reports import machine_line, write_partial_report, write_report
 from lab.speed import measure_matmul_peak, peak_device
 from lightning_module.utils.environment import environment
 
@@ -93,11 +93,8 @@ def time_one_run(
         ]  # fmt: skip
         load = os.getloadavg()[0]
         start = time.perf_counter()
-        status, output = run_module(command, package_checkout(), threads)
+        run_module_or_raise(command, package_checkout(), threads, f"{config.stem} seed {seed}")
         seconds = time.perf_counter() - start
-        if status != 0:
-            tail = output.replace("\r", "\n").strip().splitlines()[-3:]
-            raise RuntimeError(f"{config.stem} seed {seed} failed: " + " | ".join(tail))
         row = {"config": config.stem, "seed": seed, "wall_s": seconds, "load_1min": load}
         return {**row, **read_run(Path(save_dir))}
 
@@ -128,8 +125,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        f"{env['cpus']} CPU(s), {env.get('cpu_model') or env['machine']}, torch {env['torch']}, "
-        f"threads {report['threads'] or 'torch default'}, fp32 matmul peak "
+        f"{machine_line(env, report['threads'])}, fp32 matmul peak "
         f"{report['matmul_peak']['gflops']:,.0f} GFLOP/s ({report['matmul_peak']['size']}^2 "
         f"torch.mm on {report['matmul_peak']['device']}, best of 5), output to a pipe; "
         "wall time from starting `rnn-mnist fit` to the end of its test. Seed `default`: no "
