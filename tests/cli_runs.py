@@ -25,5 +25,13 @@ def run_main(args: list[str], capsys) -> tuple[int, str]:
     return code, err
 
 
+def the_error(err: str) -> str:
+    """The one line of ``err`` that mentions an error (asserted to be one, with no traceback)."""
+    lines = [line for line in err.splitlines() if "error" in line.lower()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
 def files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())

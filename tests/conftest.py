@@ -77,6 +77,14 @@ def cpp_kernel():
 
 
 @pytest.fixture
+def torch_threads():
+    """``torch.set_num_threads`` for one test; torch's thread count is restored afterwards."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def kernel_unavailable(monkeypatch):
     """This process behaves as if the C++ recurrence could not be built (no compiler)."""
     from lightning_module.gru import build

@@ -6,11 +6,10 @@ stderr, the absence of a traceback, and that nothing was written.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
+from cli_process import rnn_mnist
 from cli_runs import files_under, run_main
 from scripts_loader import CONFIG_DIR
 from tiny_cli import tiny_args
@@ -168,13 +167,7 @@ def test_every_shipped_config_passes_the_check_and_an_inline_config_is_still_acc
 
 def test_the_console_script_refuses_a_duplicate_key_in_one_line(tmp_path):
     (tmp_path / "twice.yaml").write_text("trainer:\n  max_epochs: 3\n  max_epochs: 4\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "lightning_module.cli", "fit", "--config", "twice.yaml"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    result = rnn_mnist("fit", "--config", "twice.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == (
         "rnn-mnist: error: --config twice.yaml: duplicate key 'max_epochs' at line 3 (first at "

@@ -102,12 +102,14 @@ def test_a_fit_stopped_in_its_first_epoch_says_there_is_nothing_to_resume(mnist_
         "rnn-mnist: error: fit interrupted (SIGTERM) before its first epoch finished: no "
         "checkpoint was written, so there is nothing to resume; start the fit again"
     ], err
-    assert not list(checkpoints.glob("*.ckpt")) and "testing the" not in out
+    assert checkpoints.parent.is_dir()  # the run started, in the folder looked at
+    assert not list((tmp_path / "runs").rglob("*.ckpt")) and "testing the" not in out
 
 
+@pytest.mark.parametrize("command", ["predict", "test"])
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_a_checkpoint_with_non_finite_weights_is_refused_in_one_line_naming_it(
-    tiny_checkpoint, tmp_path, value
+    tiny_checkpoint, tmp_path, value, command
 ):
     ckpt, data = tiny_checkpoint
     checkpoint = torch.load(ckpt, weights_only=True)
@@ -116,19 +118,18 @@ def test_a_checkpoint_with_non_finite_weights_is_refused_in_one_line_naming_it(
     torch.save(checkpoint, broken)
     output = tmp_path / "predictions.csv"
     before = checksums(tmp_path)
-    for command in ("predict", "test"):
-        result = rnn_mnist(
-            command,
-            *tiny_args(data, tmp_path / "runs"),
-            "--ckpt_path", str(broken),
-            "--predictions.output", str(output),
-            cwd=tmp_path,
-        )  # fmt: skip
-        assert result.returncode == 1, result.stderr  # as every other unusable checkpoint
-        assert error_lines(result.stderr) == [
-            f"rnn-mnist: error: checkpoint {broken} holds non-finite weights (NaN or inf) in "
-            "net.head.weight: it was saved from a diverged run and would predict nothing "
-            "meaningful; use an earlier checkpoint"
-        ], result.stderr
-        assert "Traceback" not in result.stderr
-        assert checksums(tmp_path) == before  # no predictions, no test logs
+    result = rnn_mnist(
+        command,
+        *tiny_args(data, tmp_path / "runs"),
+        "--ckpt_path", str(broken),
+        "--predictions.output", str(output),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr  # as every other unusable checkpoint
+    assert error_lines(result.stderr) == [
+        f"rnn-mnist: error: checkpoint {broken} holds non-finite weights (NaN or inf) in "
+        "net.head.weight: it was saved from a diverged run and would predict nothing "
+        "meaningful; use an earlier checkpoint"
+    ], result.stderr
+    assert "Traceback" not in result.stderr
+    assert checksums(tmp_path) == before  # no predictions, no test logs

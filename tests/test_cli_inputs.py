@@ -9,18 +9,11 @@ from __future__ import annotations
 from importlib.metadata import version
 
 import pytest
-from cli_runs import run_main_captured
+from cli_runs import run_main_captured, the_error
 from synthetic_mnist import TEST_IMAGES
 from tiny_cli import tiny_args
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
-
-
-def the_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if "error" in line.lower()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 REFUSED = [

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_runs import run_main_captured
+from cli_runs import run_main_captured, the_error
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tiny_cli import tiny_args
@@ -23,13 +23,6 @@ from lightning_module import RecurrentClassifier
 from lightning_module.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
-
-
-def the_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if "error" in line.lower()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ and the file or option that set each; a consistent merge still reaches the data.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from cli_process import rnn_mnist
 from cli_runs import files_under, run_main
 from scripts_loader import CONFIG_DIR
 from tiny_cli import tiny_args
@@ -147,13 +146,7 @@ def test_consistent_settings_pass_the_checks_and_reach_the_data(
 
 
 def test_the_console_script_refuses_the_merged_monitor_and_mode_of_two_recipes(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "lightning_module.cli", "fit", "--config", FAST, "--config", LSTM],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    result = rnn_mnist("fit", "--config", FAST, "--config", LSTM, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr == f"rnn-mnist: error: {MERGED}\n"
     assert list(tmp_path.iterdir()) == []

@@ -24,12 +24,9 @@ def reader() -> DigitReader:
 
 
 @pytest.fixture
-def one_thread():
+def one_thread(torch_threads):
     """A single picture is too small to share out: threads would only wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    torch_threads(1)
 
 
 @pytest.fixture

@@ -60,12 +60,9 @@ def test_both_loops_over_time_match_the_python_loops(cpp_kernel, T, N, H, bias, 
 
 
 @pytest.fixture
-def three_threads():
+def three_threads(torch_threads):
     """torch's pool at 3 threads (whatever the machine's cores), restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(3)
-    yield
-    torch.set_num_threads(before)
+    torch_threads(3)
 
 
 # N = 161, H = 64: three uneven blocks of rows, one per thread; T odd and even, as dL/dh_0 ends

@@ -41,3 +41,10 @@ def test_an_unknown_config_exits_2_before_any_fit(tmp_path, capsys):
     assert code == 2
     assert "nonexistent" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_each_config_keeps_its_own_profile_report_by_default():
+    from lab.profile_fit import default_report_name
+
+    assert default_report_name("fast") == "profile_fit_fast"
+    assert default_report_name("scripts/configs/lstm.yaml") == "profile_fit_lstm"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from scripts_loader import load_script
+from scripts_loader import CONFIG_DIR, load_script
 from tiny_cli import tiny_args
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def test_the_digest_sees_one_changed_bit_a_dtype_and_a_name():
     base = weights_digest(weights)
     assert weights_digest({"b": torch.ones(2, 2), "a": torch.zeros(3)}) == base  # order-free
     flipped = torch.zeros(3)
-    flipped[1] = torch.finfo(torch.float32).tiny  # the smallest change a float32 can show
+    flipped[1] = torch.finfo(torch.float32).tiny  # one bit set: float32's smallest normal number
     assert weights_digest({**weights, "a": flipped}) != base
     assert weights_digest({**weights, "a": torch.zeros(3, dtype=torch.float64)}) != base
     assert weights_digest({"c": torch.zeros(3), "b": torch.ones(2, 2)}) != base
@@ -66,3 +66,29 @@ def test_bad_threads_exit_2(threads):
     with pytest.raises(SystemExit) as exited:
         load_script("same_training").main([".", ".", "--threads", threads])
     assert exited.value.code == 2
+
+
+def test_a_fit_that_fails_in_the_second_checkout_keeps_the_first_in_a_partial_report(
+    tmp_path, monkeypatch
+):
+    from lab import same_training as tool
+
+    other = tmp_path / "other"
+    (other / "lightning_module").mkdir(parents=True)
+    (other / "lightning_module" / "cli.py").write_text("")
+    results = tmp_path / "results"
+    (results).mkdir()
+    (results / "same_training.json").write_text("earlier report")
+
+    def train(folder, config, extra_args, threads):
+        if folder == other.resolve():
+            raise RuntimeError("the fit in other failed")
+        return {"checkout": str(folder), "weights_sha256": "ab" * 32}
+
+    monkeypatch.setattr(tool, "train_in", train)
+    with pytest.raises(RuntimeError, match="the fit in other failed"):
+        tool.same_training([REPO_ROOT, other], "lstm", CONFIG_DIR, results, "cmd", say=print)
+    partial = json.loads((results / "same_training.partial.json").read_text())
+    assert [run["checkout"] for run in partial["runs"]] == [str(REPO_ROOT.resolve())]
+    assert (results / "same_training.json").read_text() == "earlier report"
+    assert not (results / "same_training.md").exists()

@@ -6,11 +6,9 @@ import hashlib
 
 import pytest
 import torch
-from tiny_cli import tiny_args
 
 from lab.export_pretrained import KEPT_KEYS
 from lightning_module import RecurrentClassifier
-from lightning_module.cli import main
 from lightning_module.pretrained import (
     FOLDER,
     PretrainedModelError,
@@ -60,27 +58,3 @@ def test_an_unknown_name_is_refused_listing_the_known_ones():
         match=r"unknown pretrained model 'bert' \(known: gru, lstm, practical, rnn\)",
     ):
         RecurrentClassifier.pretrained("bert")
-
-
-@pytest.mark.parametrize(
-    ("subcommand", "message"),
-    [
-        ("test", "unknown pretrained model 'bert' (known: gru, lstm, practical, rnn)"),
-        ("fit", "pretrained models hold weights only and cannot resume a fit"),
-    ],
-)
-def test_the_cli_refuses_an_unknown_name_or_fit_with_one_error_line(
-    subcommand, message, mnist_dir, tmp_path, capsys
-):
-    name = "bert" if subcommand == "test" else "lstm"
-    args = [
-        subcommand,
-        *tiny_args(mnist_dir, tmp_path / "runs"),
-        "--ckpt_path",
-        f"pretrained:{name}",
-    ]
-    assert main(args) == 2  # a bad argument
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith(f"rnn-mnist: error: --ckpt_path pretrained:{name}")
-    assert message in err[-1]
-    assert not (tmp_path / "runs").exists()  # refused before the run made its folder
