@@ -10,8 +10,9 @@ import pytest
 from pytorch_lightning import Callback
 from tiny_cli import tiny_args
 
-from lightning_module.cli import main, own_line, run_cli
+from lightning_module.cli import main, run_cli
 from lightning_module.training import progress
+from lightning_module.training.progress import own_line
 
 pytestmark = pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")
 
