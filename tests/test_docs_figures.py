@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -187,3 +188,21 @@ def test_the_batch_512_sentence_is_its_reports():
     assert f"{wide['below_99']} of its {wide['seeds']} seeds ended below 99%" in recipes
     scores = f"{percent(wide['min_test_acc'])} / {percent(wide['median_test_acc'])}"
     assert f"(min / median {scores};" in recipes
+
+
+def test_the_step_time_floor_is_fast_yamls_samples_at_the_benchmarked_rate():
+    performance = " ".join((ROOT / "docs" / "performance.md").read_text().split())
+    config = yaml.safe_load((ROOT / "scripts" / "configs" / "fast.yaml").read_text())
+    bench = report("bench_gru_fast")
+    assert bench["settings"]["hidden"] == config["model"]["hidden_size"]
+    assert bench["settings"]["batch"] == config["data"]["batch_size"]
+    assert bench["settings"]["pixels_per_step"] == config["model"]["pixels_per_step"]
+    train_images = 60_000 - config["data"]["val_size"]
+    samples = config["trainer"]["max_epochs"] * train_images
+    rate = bench["results"]["fused_gru_cpp_bf16"]["samples_per_s_median"]
+    assert f"seven epochs of {train_images:,} training images are {samples:,} samples" in (
+        performance
+    )
+    assert f"at {rate:,.0f} samples/s" in performance
+    assert f"needs {samples / rate:.1f} s for them" in performance
+    assert samples / rate > 20  # "already take more than 20 s"
