@@ -159,3 +159,42 @@ def test_the_script_resolves_relative_checkpoints_from_the_results_folders_paren
     assert (out / "tiny.ckpt").is_file()
     assert script.main([str(tmp_path / "nope.json"), "--commit", "48666b2"]) == 2
     assert "export_pretrained: error: " in capsys.readouterr().err
+
+
+def test_a_failed_write_leaves_the_shipped_checkpoints_and_cards_as_they_were(
+    tiny_checkpoint, tmp_path, monkeypatch
+):
+    ckpt, _ = tiny_checkpoint
+    results = tmp_path / "results" / "r.json"
+    run = json.loads(write_results(results, str(ckpt)).read_text())["runs"][0]
+    results.write_text(
+        json.dumps({"command": "c", "runs": [run, {**run, "config": "other"}]}), encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    before = {name: f"old {name}".encode() for name in ("tiny.ckpt", "other.ckpt", "cards.json")}
+    for name, content in before.items():
+        (out / name).write_bytes(content)
+    write_bytes = Path.write_bytes
+    written = []
+
+    def disk_full_at_the_third_file(path, data):
+        written.append(path)
+        if len(written) == 3:
+            raise OSError(28, "No space left on device")
+        return write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full_at_the_third_file)
+    with pytest.raises(OSError, match="No space left"):
+        export_pretrained(results, out, "48666b2")
+    assert len(written) == 3
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    document = export_pretrained(results, out, "48666b2")
+    assert sorted(document["models"]) == ["other", "tiny"]
+    assert sorted(path.name for path in out.iterdir()) == ["cards.json", "other.ckpt", "tiny.ckpt"]
+    for name, card in document["models"].items():
+        shipped = (out / card["file"]).read_bytes()
+        assert (
+            card["bytes"] == len(shipped) and card["sha256"] == hashlib.sha256(shipped).hexdigest()
+        ), name

@@ -1,11 +1,12 @@
 """Ship the best checkpoints of a reproduction run as the package's pretrained models.
 
 Each checkpoint is cut down to what loading needs (weights, hyperparameters, Lightning version)
-and written with its model card to ``lightning_module/pretrained/`` atomically.
+and written with the model cards to ``lightning_module/pretrained/``, all files or none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 
 from lightning_module.training.checkpoint_io import read_checkpoint
-from lightning_module.utils.atomic import atomic_output, atomic_write_text
+from lightning_module.utils.atomic import atomic_output
 
 # Everything load_from_checkpoint reads; optimizer, loop and callback states are left behind.
 KEPT_KEYS = (
@@ -42,10 +43,6 @@ def strip_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
         for name, tensor in checkpoint["state_dict"].items()
     }
     return stripped
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def read_runs(results: Path, base_dir: Path) -> tuple[dict[str, Any], list[tuple[dict, Path]]]:
@@ -108,6 +105,7 @@ def export_pretrained(
             )
         stripped.append(strip_checkpoint(checkpoint))
     output_dir = Path(output_dir)
+    files: dict[Path, bytes] = {}
     cards: dict[str, Any] = {}
     for (run, _), checkpoint in zip(pairs, stripped, strict=True):
         name = run["config"]
@@ -116,14 +114,13 @@ def export_pretrained(
         # random temporary name, which would make the bytes (and the sha256) differ every export
         buffer = io.BytesIO()
         torch.save(checkpoint, buffer)
-        with atomic_output(target) as temporary:
-            temporary.write_bytes(buffer.getvalue())
+        files[target] = buffer.getvalue()
         cards[name] = {
             **{key: run[key] for key in CARD_FIELDS},
             **{key: float(run[key]) for key in SCORE_FIELDS},
             "file": target.name,
-            "bytes": target.stat().st_size,
-            "sha256": sha256(target),
+            "bytes": len(files[target]),
+            "sha256": hashlib.sha256(files[target]).hexdigest(),
             "commit": commit,
             "command": report["command"],
             "trained_with": report.get("environment", {}),
@@ -133,8 +130,18 @@ def export_pretrained(
         "test_acc is on the 10,000 test images",
         "models": cards,
     }
-    atomic_write_text(output_dir / "cards.json", json.dumps(document, indent=2) + "\n")
+    cards_file = output_dir / "cards.json"
+    write_together({cards_file: (json.dumps(document, indent=2) + "\n").encode(), **files})
     return document
+
+
+def write_together(files: dict[Path, bytes]) -> None:
+    """Write every file to a temporary name first and rename them onto their targets only once
+    all are written, the first one last: a failed write leaves every target as it was, so the
+    checkpoints never disagree with the cards that describe them."""
+    with contextlib.ExitStack() as stack:
+        for target, content in files.items():
+            stack.enter_context(atomic_output(target)).write_bytes(content)
 
 
 def markdown_cards(cards: dict[str, dict[str, Any]]) -> str:
