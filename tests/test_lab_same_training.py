@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,11 @@ def test_the_same_checkout_twice_trains_identically_and_says_so(mnist_dir, tmp_p
     assert report["identical"] and first["weights_sha256"] == second["weights_sha256"]
     assert first["test_acc"] == second["test_acc"] and 0 <= first["test_acc"] <= 1
     assert first["epoch"] == 0 and first["global_step"] > 0
+    head = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert first["commit"] in (head, f"{head}+changes"), first["commit"]
+    assert f"`{head[:12]}`" in (results / "twice.md").read_text()
     assert "**identical**" in (results / "twice.md").read_text()
     assert capsys.readouterr().out.strip().endswith("identical")
 
@@ -52,6 +58,27 @@ def test_test_scores_are_read_from_lightnings_table_not_from_the_model_summary()
         ]
     )
     assert test_scores(output) == {"test_acc": 0.5357999801635742, "test_loss": 1.4185307025909424}
+
+
+def test_the_commit_of_a_checkout_says_whether_its_tracked_files_changed(tmp_path):
+    from lab.same_training import checkout_commit, short_commit
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    assert checkout_commit(tmp_path) is None
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("1")
+    git("add", "a.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "a")
+    commit = checkout_commit(tmp_path)
+    assert len(commit) == 40 and short_commit(commit) == f"`{commit[:12]}`"
+    (tmp_path / "untracked.txt").write_text("not part of the code")
+    assert checkout_commit(tmp_path) == commit
+    (tmp_path / "a.py").write_text("2")
+    assert checkout_commit(tmp_path) == f"{commit}+changes"
+    assert short_commit(f"{commit}+changes") == f"`{commit[:12]}` with uncommitted changes"
+    assert short_commit(None) == "not a git checkout"
 
 
 def test_a_folder_that_is_no_checkout_exits_2_before_training(tmp_path, capsys):

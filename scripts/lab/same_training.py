@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,6 +29,23 @@ def weights_digest(state_dict: dict[str, torch.Tensor]) -> str:
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
         digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
+
+
+def checkout_commit(checkout: Path) -> str | None:
+    """The commit ``checkout`` has checked out, with ``+changes`` when tracked files differ from
+    it; None where it is not a git checkout."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(checkout), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changed else "")
 
 
 def last_checkpoint(save_dir: Path) -> Path:
@@ -57,6 +75,7 @@ def train_in(checkout: Path, config: Path, extra_args: Sequence[str], threads: i
         checkpoint = torch.load(last_checkpoint(save_dir), map_location="cpu", weights_only=True)
         return {
             "checkout": str(checkout),
+            "commit": checkout_commit(checkout),
             "weights_sha256": weights_digest(checkpoint["state_dict"]),
             "epoch": checkpoint.get("epoch"),
             "global_step": checkpoint.get("global_step"),
@@ -111,13 +130,21 @@ def markdown(report: dict[str, Any]) -> str:
         f"{machine_line(report['environment'], report['threads'])}: the final weights are "
         f"**{verdict}**.",
         "",
-        "| checkout | weights sha256 | epochs | step | test acc | test loss |",
-        "|---|---|---:|---:|---:|---:|",
+        "| checkout | commit | weights sha256 | epochs | step | test acc | test loss |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     for run in report["runs"]:
         lines.append(
-            f"| `{run['checkout']}` | `{run['weights_sha256'][:16]}` | {run['epoch'] + 1} "
+            f"| `{run['checkout']}` | {short_commit(run['commit'])} "
+            f"| `{run['weights_sha256'][:16]}` | {run['epoch'] + 1} "
             f"| {run['global_step']} | {run.get('test_acc', float('nan')):.4f} "
             f"| {run.get('test_loss', float('nan')):.6f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def short_commit(commit: str | None) -> str:
+    if commit is None:
+        return "not a git checkout"
+    head, _, changes = commit.partition("+")
+    return f"`{head[:12]}`" + (" with uncommitted changes" if changes else "")
