@@ -241,7 +241,9 @@ class RNNMnistCLI(LightningCLI):
         self._refuse_run_names_leaving_root(config)
         self._follow_default_root_dir(config)
         given = given_model_settings(
-            self.config, subcommand, args.as_dict() if isinstance(args, Namespace) else self._argv
+            args.as_dict() if isinstance(args, Namespace) else self._argv,
+            self._config_files,
+            subcommand,
         )
         self._command_model = {name: config.model[name] for name in given if name in config.model}
         self._run_root = self._config_run_root(config)

@@ -7,12 +7,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from lightning_module.training.config_files import (
     CONFIG_OPTION,
     CONFIG_OPTIONS,
-    SUBCOMMANDS,
+    inline_config,
+    option_values,
     subcommand_of,
 )
 
@@ -40,14 +39,8 @@ def source_of(dotted: str, argv: list[str], contents: Mapping[str, Any]) -> str:
     section, _, name = dotted.partition(".")
     options = (f"--{dotted}", f"--{section}.init_args.{name}") if name else (f"--{dotted}",)
     found = "the default"
-    top_level = True
-    for position, token in enumerate(argv):
-        following = argv[position + 1] if position + 1 < len(argv) else None
-        option, equals, inline = token.partition("=")
-        value = inline if equals else following
-        if token in SUBCOMMANDS and top_level:
-            top_level = False
-        elif option in CONFIG_OPTIONS and value in contents:
+    for option, value, top_level in option_values(argv):
+        if option in CONFIG_OPTIONS and value in contents:
             content = contents[value]
             if top_level and isinstance(content, Mapping):
                 content = content.get(subcommand_of(argv))
@@ -58,12 +51,8 @@ def source_of(dotted: str, argv: list[str], contents: Mapping[str, Any]) -> str:
         elif name and option == f"--{section}" and value in contents:  # a file of the section
             if sets({section: contents[value]}, dotted):
                 found = value
-        elif name and option == f"--{section}" and value is not None:
-            try:
-                given = yaml.safe_load(value)
-            except yaml.YAMLError:
-                continue
-            if sets({section: given}, dotted):
+        elif name and option == f"--{section}":  # the section as YAML / JSON text
+            if sets({section: inline_config(value)}, dotted):
                 found = option
     return found
 
