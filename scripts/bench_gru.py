@@ -1,11 +1,11 @@
 """Training throughput of nn.LSTM, nn.GRU and FusedGRU on sequential MNIST shapes (CPU).
 
 The measurement is ``lab.gru_benchmark``; this file parses options and writes ``bench_gru.json``
-and ``bench_gru.md`` (or ``--report-name``'s).
+and ``bench_gru.md`` (or ``--report``'s) in ``--results-dir``.
 
     python scripts/bench_gru.py                      # table + results/bench_gru.{json,md}
     python scripts/bench_gru.py --hidden 160 --batch 256 --pixels-per-step 56 \
-        --report-name bench_gru_fast                 # fast.yaml's shape
+        --report bench_gru_fast                      # fast.yaml's shape
     python scripts/bench_gru.py --profile            # why nn.GRU is slow: profiler tables
 """
 
@@ -18,13 +18,11 @@ from pathlib import Path
 import torch
 
 from lab.gru_benchmark import MODEL_NAMES, benchmark, markdown_table, profile_builtin_rnns
-from lab.reports import report_name, write_report
+from lab.reports import add_report_arguments, write_report
 from lightning_module.gru.build import load_gru_recurrence
 from lightning_module.network import IMAGE_PIXELS, IMAGE_SIDE
 from lightning_module.utils.checks import at_least
 from lightning_module.utils.environment import environment
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -53,18 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="torch.set_num_threads (default: torch's choice)",
     )
-    parser.add_argument(
-        "--out-dir",
-        type=Path,
-        default=REPO_ROOT / "results",
-        help="folder for the two reports",
-    )
-    parser.add_argument(
-        "--report-name",
-        default="bench_gru",
-        type=report_name,
-        help="file name of the reports, without .json / .md",
-    )
+    add_report_arguments(parser, "bench_gru")
     parser.add_argument(
         "--profile", action="store_true", help="profile nn.LSTM and nn.GRU instead of benchmarking"
     )
@@ -111,8 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     table = markdown_table(results, settings)
     print("\n" + table)
-    write_report(args.out_dir, args.report_name, {"settings": settings, "results": results}, table)
-    print(f"wrote {args.out_dir / args.report_name}.json and {args.report_name}.md")
+    write_report(args.results_dir, args.report, {"settings": settings, "results": results}, table)
+    print(f"wrote {Path(args.results_dir) / args.report}.json and {args.report}.md")
 
 
 if __name__ == "__main__":

@@ -205,4 +205,35 @@ def test_the_step_time_floor_is_fast_yamls_samples_at_the_benchmarked_rate():
     )
     assert f"at {rate:,.0f} samples/s" in performance
     assert f"needs {samples / rate:.1f} s for them" in performance
-    assert samples / rate > 20  # "already take more than 20 s"
+    profile = report("profile_fit_fast")
+    fixed = profile["before_the_cli_s"] + profile["parts_s"]["Trainer.test: the post-fit test"]
+    assert f"with the {fixed:.1f} s of imports and test in the profile above" in performance
+    assert samples / rate + fixed > 20  # "a run cannot end in 20 s"
+
+
+@pytest.mark.parametrize(
+    ("stem", "shape", "threads"),
+    [
+        ("bench_gru", "`gru.yaml`'s: hidden 128, batch 100, 28 steps of 28", "2"),
+        ("bench_gru_threads1", "`gru.yaml`'s", "1"),
+        ("bench_gru_fast", "`fast.yaml`'s: hidden 160, batch 256, 14 steps of 56", "2"),
+        ("bench_gru_fast_threads1", "`fast.yaml`'s", "1"),
+    ],
+)
+def test_the_gru_against_lstm_table_is_the_bench_gru_reports(stem, shape, threads):
+    performance = (ROOT / "docs" / "performance.md").read_text().splitlines()
+    settings = report(stem)["settings"]
+    assert settings["command"] in performance  # the command, as docs show it
+    assert settings["environment"]["torch_threads"] == int(threads)
+    (row,) = [line for line in performance if line.startswith(f"| {shape} | {threads} |")]
+    measured = {
+        cells[0]: cells
+        for line in (ROOT / "results" / f"{stem}.md").read_text().splitlines()
+        if (cells := [cell.strip() for cell in line.strip().strip("|").split("|")])[0].startswith(
+            "fused_gru_cpp"
+        )
+    }
+    hidden = settings["hidden"]
+    for model, column in ((f"fused_gru_cpp-{hidden}", 2), (f"fused_gru_cpp_bf16-{hidden}", 3)):
+        vs_lstm, spread = measured[model][5:7]
+        assert row.strip().strip("|").split("|")[column].strip() == f"{vs_lstm} ({spread})"

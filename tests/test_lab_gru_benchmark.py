@@ -28,7 +28,7 @@ def test_bench_gru_times_every_layer_and_reports_each_against_the_lstm(cpp_kerne
             "1",
             "--threads",
             "1",
-            "--out-dir",
+            "--results-dir",
             str(tmp_path),
         ]
     )
@@ -91,7 +91,7 @@ def test_bench_gru_runs_any_step_size_and_says_which(cpp_kernel, tmp_path):
         [
             *("--models", "fused_gru_cpp", "fused_gru_cpp_bf16", "--pixels-per-step", "56"),
             *("--hidden", "8", "--batch", "4", "--rounds", "1", "--steps", "1"),
-            *("--warmup", "0", "--threads", "1", "--out-dir", str(tmp_path)),
+            *("--warmup", "0", "--threads", "1", "--results-dir", str(tmp_path)),
         ]
     )
     saved = json.loads((tmp_path / "bench_gru.json").read_text())
@@ -142,9 +142,9 @@ def test_bench_gru_compares_each_model_with_the_lstm_at_its_precision():
 def test_bench_gru_writes_its_reports_under_the_given_name(cpp_kernel, tmp_path):
     load_script("bench_gru").main(
         [
-            *("--models", "lstm", "fused_gru_cpp", "--report-name", "bench_gru_fast"),
+            *("--models", "lstm", "fused_gru_cpp", "--report", "bench_gru_fast"),
             *("--hidden", "8", "--batch", "4", "--rounds", "1", "--steps", "1"),
-            *("--warmup", "0", "--threads", "1", "--out-dir", str(tmp_path)),
+            *("--warmup", "0", "--threads", "1", "--results-dir", str(tmp_path)),
         ]
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == [

@@ -6,24 +6,16 @@ from __future__ import annotations
 import pytest
 from scripts_loader import load_script
 
-NAME_OPTIONS = {
-    "reproduce": "--report",
-    "same_training": "--report",
-    "time_to_accuracy": "--report",
-    "bench_gru": "--report-name",
-    "profile_fit": "--report",
-}
+SCRIPTS = ["bench_gru", "profile_fit", "reproduce", "same_training", "time_to_accuracy"]
 
 
-@pytest.mark.parametrize("script", sorted(NAME_OPTIONS))
+@pytest.mark.parametrize("script", SCRIPTS)
 @pytest.mark.parametrize(
     "name", ["../outside", "sub/report", "/tmp/abs", "table.md", ".hidden", ""]
 )
 def test_a_report_name_that_is_no_plain_name_is_refused_with_exit_2(script, name, tmp_path, capsys):
     positional = {"same_training": [".", "."], "profile_fit": ["fast"]}.get(script, [])
-    argv = [*positional, NAME_OPTIONS[script], name, "--results-dir", str(tmp_path / "out")]
-    if script == "bench_gru":
-        argv[-2] = "--out-dir"
+    argv = [*positional, "--report", name, "--results-dir", str(tmp_path / "out")]
     with pytest.raises(SystemExit) as exit_info:
         load_script(script).main(argv)
     assert exit_info.value.code == 2
