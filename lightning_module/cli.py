@@ -12,7 +12,7 @@ Every fit gets its own run folder, ``<default_root_dir>/<name>/version_<n>/`` (d
 ``runs``; name from the logger, e.g. ``lstm`` in scripts/configs/lstm.yaml): its TensorBoard
 events, ``config.yaml`` and ``checkpoints/`` with ``best.ckpt`` (lowest val_loss, configurable
 under ``checkpoint.*``) and ``last.ckpt`` (rewritten after every epoch's validation).
-``<default_root_dir>/<name>/latest`` links to the newest run (see
+``<default_root_dir>/<name>/latest`` links to the newest run holding a checkpoint (see
 ``lightning_module.training.run_folders``). ``--ckpt_path last`` resumes the newest run that has
 a ``last.ckpt``, in that run's own folder; ``--ckpt_path best`` / ``last`` in
 test/validate/predict name the newest run's checkpoint. Checkpoints are written atomically
@@ -85,6 +85,7 @@ from lightning_module.training.config_sources import parse_error_line
 from lightning_module.training.disk_full import DISK_FULL, disk_full_message
 from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
 from lightning_module.training.interrupts import SIGTERM_EXIT_STATUS, InterruptReport
+from lightning_module.training.latest_run import LatestRunLink
 from lightning_module.training.output_paths import output_clash
 from lightning_module.training.predictions import PredictionCSVWriter
 from lightning_module.training.progress import LiveProgressBar, print_error
@@ -558,6 +559,7 @@ class RNNMnistCLI(LightningCLI):
                     callback.config_filename = free_name(folder, "config.resumed_{}.yaml")
         self._say(f"run folder: {folder}{' (resumed)' if resumed else ''}")
         point_latest(root)
+        trainer.callbacks.append(LatestRunLink(root))
 
     def _log_into(self, folder: Path) -> None:
         """Replace the first logger by the same one writing into ``folder`` (its version).

@@ -18,6 +18,7 @@ import pytest
 import torch
 from tiny_cli import tiny_args
 
+from lightning_module import RecurrentClassifier
 from lightning_module.cli import console_command, main, run_cli
 from lightning_module.training import run_folders
 from lightning_module.training.run_folders import claim_run_folder, newest_with, point_latest
@@ -145,21 +146,47 @@ def test_latest_follows_the_newest_run_and_is_absent_where_symlinks_cannot_be_ma
 ):
     root = tmp_path / "root"
     claim_run_folder(root), claim_run_folder(root)
-    assert point_latest(root) == root / "latest" and os.readlink(root / "latest") == "version_1"
+    assert point_latest(root) is None and not (root / "latest").exists()  # no checkpoint yet
     (root / "version_1" / "checkpoints").mkdir()
     (root / "version_1" / "checkpoints" / "best.ckpt").write_bytes(b"x")
+    assert point_latest(root) == root / "latest" and os.readlink(root / "latest") == "version_1"
     assert (root / "latest" / "checkpoints" / "best.ckpt").read_bytes() == b"x"
     claim_run_folder(root)
+    assert point_latest(root) == root / "latest" and os.readlink(root / "latest") == "version_1"
     assert newest_with(root, "best.ckpt") == root / "version_1" / "checkpoints" / "best.ckpt"
 
     def no_symlinks(*args, **kwargs):
         raise OSError(1, "Operation not permitted")
 
     other = tmp_path / "other"
-    claim_run_folder(other)
+    (claim_run_folder(other) / "checkpoints").mkdir()
+    (other / "version_0" / "checkpoints" / "last.ckpt").write_bytes(b"x")
     monkeypatch.setattr(run_folders.os, "symlink", no_symlinks)
     assert point_latest(other) is None
     assert sorted(p.name for p in other.iterdir()) == ["version_0"]  # no temporary left
+
+
+def test_a_fit_that_fails_before_its_first_checkpoint_leaves_latest_on_the_run_before(
+    mnist_dir, tmp_path, monkeypatch, capsys
+):
+    runs = tmp_path / "runs"
+    run_cli(one_epoch(mnist_dir, runs))
+    assert os.readlink(runs / "tiny" / "latest") == "version_0"
+
+    def fails(self):
+        raise RuntimeError("failed before the first epoch")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(RecurrentClassifier, "on_train_start", fails)
+        with pytest.raises(RuntimeError, match="failed before the first epoch"):
+            run_cli(one_epoch(mnist_dir, runs))
+    assert not (runs / "tiny" / "version_1" / "checkpoints").exists()
+    assert os.readlink(runs / "tiny" / "latest") == "version_0"
+    resumed = run_cli([*one_epoch(mnist_dir, runs)[:-1], "2", "--ckpt_path", "last"])
+    assert resumed.run_folder == runs / "tiny" / "version_0"
+    assert os.readlink(runs / "tiny" / "latest") == "version_0"
+    assert (runs / "tiny" / "latest" / "checkpoints" / "best.ckpt").is_file()
+    capsys.readouterr()
 
 
 def test_ckpt_path_best_and_last_name_the_newest_runs_checkpoints(mnist_dir, tmp_path, capsys):

@@ -5,9 +5,10 @@
 logger). The next version is claimed with ``os.mkdir``, which succeeds for exactly one process,
 so concurrent fits of one config get different folders; only global rank 0 claims (other DDP
 ranks receive the folder from it, the way Lightning broadcasts its checkpoint folder).
-``<root>/latest`` is a symlink to the newest run folder, replaced atomically (a temporary link,
-then ``os.replace``); where symlinks cannot be made it is simply absent, and ``newest_with``
-finds the same run by its number.
+``<root>/latest`` is a symlink to the newest run folder that holds a checkpoint, replaced
+atomically (a temporary link, then ``os.replace``): a fit that fails before its first checkpoint
+never takes it from the run before. Where symlinks cannot be made it is simply absent, and
+``newest_with`` finds the same run by its number.
 """
 
 from __future__ import annotations
@@ -73,14 +74,22 @@ def claim_run_folder(root: str | os.PathLike) -> Path:
         return folder
 
 
-def point_latest(root: str | os.PathLike) -> Path | None:
-    """Point ``root/latest`` at the newest run folder; return the link, or None if impossible.
+def has_checkpoint(run_folder: str | os.PathLike) -> bool:
+    """Whether ``run_folder/checkpoints/`` holds a checkpoint file."""
+    with contextlib.suppress(OSError):
+        return any(Path(run_folder, CHECKPOINT_FOLDER).glob("*.ckpt"))
+    return False
 
-    The link always names the highest version present at the time of the call, so of two fits
-    claiming folders at once, the one that calls last leaves it on the newest run either way.
+
+def point_latest(root: str | os.PathLike) -> Path | None:
+    """Point ``root/latest`` at the newest run folder that holds a checkpoint; return the link,
+    or None where there is none yet or links are impossible (an earlier link is kept then).
+
+    The link always names the highest such version at the time of the call, so of two fits
+    calling at once, the one that calls last leaves it on the newest run either way.
     """
     root = Path(root)
-    versions = run_versions(root)
+    versions = [n for n in run_versions(root) if has_checkpoint(root / f"{VERSION_PREFIX}{n}")]
     if not versions:
         return None
     link = root / LATEST_LINK
