@@ -67,6 +67,7 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException, SI
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from data import MNISTDataError, MNISTDataModule
+from data.idx import NUM_CLASSES
 from lightning_module.model import (
     MONITORABLE,
     RecurrentClassifier,
@@ -81,7 +82,7 @@ from lightning_module.training.checkpoint_io import (
 )
 from lightning_module.training.command_settings import given_model_settings
 from lightning_module.training.config_files import ConfigFileError, check_config_files
-from lightning_module.training.config_sources import parse_error_line
+from lightning_module.training.config_sources import parse_error_line, source_of
 from lightning_module.training.disk_full import DISK_FULL, disk_full_message
 from lightning_module.training.guards import EpochSeed, NonFiniteLossError, NonFiniteLossGuard
 from lightning_module.training.interrupts import SIGTERM_EXIT_STATUS, InterruptReport
@@ -239,6 +240,7 @@ class RNNMnistCLI(LightningCLI):
         if subcommand == "fit":
             check_fit_settings(self.config.fit.as_dict(), argv, self._config_files)
         config = self.config[subcommand]
+        self._refuse_too_few_classes(config, argv)
         self._refuse_run_names_leaving_root(config)
         self._follow_default_root_dir(config)
         given = given_model_settings(
@@ -260,6 +262,18 @@ class RNNMnistCLI(LightningCLI):
         self._check_architecture(ckpt_path, checkpoint.get("hyper_parameters") or {})
         if subcommand == "fit":
             self._resume_folder = run_folder_of(ckpt_path, self._run_root)
+
+    def _refuse_too_few_classes(self, config: Namespace, argv: list[str]) -> None:
+        """A head with fewer outputs than MNIST's ten digits fails at the first label above it,
+        after the run folder exists; refused here instead."""
+        classes = config.model.get("num_classes")
+        if isinstance(classes, int) and 2 <= classes < NUM_CLASSES:
+            source = source_of("model.num_classes", argv, self._config_files)
+            raise ConfigurationError(
+                f"model.num_classes={classes} (from {source}): MNIST has {NUM_CLASSES} classes "
+                f"(the digits 0-9), so the model needs at least {NUM_CLASSES} outputs; leave "
+                f"num_classes at its default of {NUM_CLASSES}"
+            )
 
     @staticmethod
     def _refuse_run_names_leaving_root(config: Namespace) -> None:

@@ -38,6 +38,11 @@ BAD_SETTINGS = [
     ("--model.l2_lambda", "-0.001", ["l2_lambda must be a number >= 0", "-0.001"]),
     ("--model.lr", "0", ["lr must be a number > 0", "0"]),
     ("--model.lr", "-0.01", ["lr must be a number > 0", "-0.01"]),
+    (
+        "--model.num_classes",
+        "5",
+        ["model.num_classes=5 (from --model.num_classes): MNIST has 10 classes", "at least 10"],
+    ),
     ("--data.train_fraction", "0", ["train_fraction must be a number in (0, 1]", "0"]),
     ("--data.train_fraction", "1.5", ["train_fraction must be a number in (0, 1]", "1.5"]),
     # cli_args trains 1 epoch: validating every 2nd would never validate
