@@ -80,7 +80,7 @@ def load_image_folder(
             entry skipped (a broken link, a FIFO, a socket, a folder named like an image).
 
     Raises:
-        MNISTDataError: ``folder`` does not exist or is not a folder.
+        MNISTDataError: ``folder`` does not exist, is not a folder, or holds no files.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -88,6 +88,11 @@ def load_image_folder(
     images: list[np.ndarray] = []
     names: list[str] = []
     files, skipped = scan_folder(folder)
+    if not files and not skipped:
+        raise MNISTDataError(
+            f"predict_dir {folder} holds no files (hidden ones are left out): expected images "
+            "to classify (PNG or JPEG), in it or in folders below it"
+        )
     failures = [(path.relative_to(folder).as_posix(), reason) for path, reason in skipped]
     for path in files:
         name = path.relative_to(folder).as_posix()

@@ -127,3 +127,18 @@ def test_a_missing_predict_folder_is_a_one_line_error_with_exit_1(
     err = capsys.readouterr().err
     assert f"rnn-mnist: error: predict_dir {tmp_path / 'nowhere'} is not a folder" in err
     assert "Traceback" not in err and not output.exists()
+
+
+def test_a_predict_folder_without_files_is_a_one_line_error_with_exit_1(
+    tiny_checkpoint, tmp_path, capsys
+):
+    folder = tmp_path / "empty"
+    (folder / "sub").mkdir(parents=True)
+    (folder / ".hidden.png").write_bytes(b"not looked at")
+    output = tmp_path / "out.csv"
+    assert predict_folder(tiny_checkpoint, folder, output) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"rnn-mnist: error: predict_dir {folder} holds no files (hidden ones are left out)" in err
+    )
+    assert "Traceback" not in err and not output.exists()
