@@ -10,6 +10,7 @@ sequence view and any normalisation, so a checkpoint alone can classify raw imag
 from __future__ import annotations
 
 import math
+import os
 
 import pytorch_lightning as pl
 import torch
@@ -90,7 +91,7 @@ class MNISTDataModule(pl.LightningDataModule):
                 "batches are already on the accelerator"
             )
         self.train_fraction = float(train_fraction)
-        self.data_dir = str(data_dir) if data_dir else default_data_dir()
+        self.data_dir = os.path.expanduser(str(data_dir)) if data_dir else default_data_dir()
         self.pin_memory = bool(pin_memory)
         self.on_device = bool(on_device)
         self.predict_dir = predict_dir

@@ -9,7 +9,7 @@ from urllib.error import URLError
 from torchvision.datasets import MNIST
 
 from data.errors import MNISTDataError
-from data.idx import expected_paths, raw_folder
+from data.idx import IDX_FILES, expected_paths, raw_folder
 
 
 class _RawDownloader(MNIST):
@@ -38,19 +38,42 @@ def missing_data_message(root: str | Path, reason: str) -> str:
     )
 
 
+def misplaced_root(root: str | Path) -> Path | None:
+    """The folder the data dir should have been when ``root`` is the ``MNIST/raw/`` folder itself
+    or its ``MNIST/`` parent (the files lie there), else None."""
+    root = Path(root)
+    for inner, up in ((root, 2), (root / "raw", 1)):
+        if any((inner / name).is_file() for name in IDX_FILES):
+            return root.resolve().parents[up - 1]
+    return None
+
+
 def ensure_downloaded(root: str | Path, names: tuple[str, ...] | None = None) -> None:
     """Download the missing IDX files into ``root/MNIST/raw/`` via torchvision, unless every one
-    a command reads (``names``; None: all four) is already there.
+    a command reads (``names``; None: all four) is already there. A failed download leaves no
+    folder it created behind.
 
     Raises:
         MNISTDataError: naming the four expected paths and ``MNIST_DATA_DIR`` when the files are
-            missing and cannot be downloaded (offline, unreachable mirrors, unwritable folder).
+            missing and cannot be downloaded (offline, unreachable mirrors, unwritable folder),
+            or, without downloading, when ``root`` is the folder holding the files itself.
     """
     if not missing_files(root, names):
         return
+    better = misplaced_root(root)
+    if better is not None:
+        raise MNISTDataError(
+            f"{root} holds MNIST's files itself, but the data folder is the one above MNIST/raw/: "
+            f"set MNIST_DATA_DIR (or the data_dir argument) to {better}"
+        )
+    folder, created = raw_folder(root).absolute(), []  # the folders a download makes, deepest first
+    while not folder.exists() and folder != folder.parent:
+        created.append(folder)
+        folder = folder.parent
     try:
         _RawDownloader(root).download()
     except (RuntimeError, URLError, OSError) as exc:
+        remove_empty(created)
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise MNISTDataError(
             missing_data_message(root, f"the download failed ({detail})")
@@ -62,9 +85,18 @@ def ensure_downloaded(root: str | Path, names: tuple[str, ...] | None = None) ->
         )
 
 
+def remove_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that exists and is empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or already gone
+            continue
+
+
 def default_data_dir() -> str:
     """``$MNIST_DATA_DIR`` if set, else a per-user cache (``$XDG_CACHE_HOME`` or ~/.cache)."""
     if os.environ.get("MNIST_DATA_DIR"):
-        return os.environ["MNIST_DATA_DIR"]
+        return os.path.expanduser(os.environ["MNIST_DATA_DIR"])
     cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(cache, "rnn-mnist")

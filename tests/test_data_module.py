@@ -373,3 +373,42 @@ def test_on_device_keeps_the_splits_on_the_gpu_and_pin_memory_pins_batches(mnist
     pinned = _module(mnist_dir, pin_memory=True)
     x, _ = next(iter(pinned.train_dataloader()))
     assert x.is_pinned()
+
+
+def test_a_failed_download_leaves_no_folder_it_created(tmp_path, monkeypatch):
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])
+    with pytest.raises(MNISTDataError, match="download failed"):
+        MNISTDataModule(data_dir=str(tmp_path / "new" / "data")).prepare_data()
+    (tmp_path / "kept" / "MNIST").mkdir(parents=True)
+    (tmp_path / "kept" / "MNIST" / "notes.txt").write_text("the user's")
+    with pytest.raises(MNISTDataError, match="download failed"):
+        MNISTDataModule(data_dir=str(tmp_path / "kept")).prepare_data()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "kept",
+        "kept/MNIST",
+        "kept/MNIST/notes.txt",
+    ]
+
+
+@pytest.mark.parametrize("given", ["MNIST/raw", "MNIST"])
+def test_a_data_dir_pointing_into_mnist_raw_is_refused_naming_the_right_one(
+    mnist_dir, given, monkeypatch
+):
+    def refuse(self):
+        raise AssertionError("downloaded although the files are right there")
+
+    monkeypatch.setattr(_RawDownloader, "download", refuse)
+    before = sorted(mnist_dir.rglob("*"))
+    with pytest.raises(MNISTDataError) as info:
+        MNISTDataModule(data_dir=str(mnist_dir / given)).prepare_data()
+    assert str(info.value).endswith(
+        f"set MNIST_DATA_DIR (or the data_dir argument) to {mnist_dir.resolve()}"
+    )
+    assert sorted(mnist_dir.rglob("*")) == before  # no MNIST/raw/MNIST/raw made
+
+
+def test_a_data_dir_with_a_tilde_is_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("MNIST_DATA_DIR", "~/datasets")
+    assert MNISTDataModule().data_dir == str(tmp_path / "datasets")
+    assert MNISTDataModule(data_dir="~/elsewhere").data_dir == str(tmp_path / "elsewhere")
