@@ -76,10 +76,10 @@ def validate_training_args(
 class RecurrentClassifier(pl.LightningModule):
     """Classify MNIST digits read as a sequence by an RNN, GRU or LSTM (the practical's model).
 
-    The network arguments (``cell``, ``hidden_size``, ``num_layers``, ``dropout``,
-    ``num_classes``, ``pixels_per_step``, ``permute``, ``permute_seed``, ``head_init``,
-    ``tbptt_steps``, ``gru_impl``) go to :class:`~lightning_module.network.SequenceClassifierNet`,
-    whose docstring describes them. The training arguments:
+    The network arguments (``cell`` to ``permute_seed``, ``head_init``, ``tbptt_steps``,
+    ``gru_impl``) go to :class:`~lightning_module.network.SequenceClassifierNet`; their
+    descriptions below are its docstring's, copied in when this module is imported so that
+    ``rnn-mnist --help`` shows them too.
 
     Args:
         l2_lambda: weight of the L2 term l2_lambda * 1/2 ||W||^2 (tf.nn.l2_loss), >= 0; the
@@ -352,3 +352,13 @@ class RecurrentClassifier(pl.LightningModule):
             "Build the model with the checkpoint's settings (load_from_checkpoint does; on the "
             "command line pass that run's --config or the same --model.* options)."
         )
+
+
+def _with_network_args(doc: str) -> str:
+    """``doc`` with the Args entries of SequenceClassifierNet's docstring at the top of its own."""
+    network = SequenceClassifierNet.__doc__ or ""
+    entries = network[network.index("    Args:\n") + len("    Args:\n") :].rstrip() + "\n"
+    return doc.replace("    Args:\n", "    Args:\n" + entries, 1)
+
+
+RecurrentClassifier.__doc__ = _with_network_args(RecurrentClassifier.__doc__ or "")

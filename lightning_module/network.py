@@ -129,7 +129,7 @@ class SequenceClassifierNet(nn.Module):
         num_layers: L stacked recurrent layers.
         dropout: probability of dropping each layer's output (the last layer's included), in
             [0, 1); active in training only.
-        num_classes: C.
+        num_classes: C, the number of classes the head scores (10: MNIST's digits).
         pixels_per_step: P; the image is read as T = 784 / P steps of P pixels.
         permute: read the pixels in a fixed random order (permuted sequential MNIST).
         permute_seed: seed of that order; the permutation itself is a buffer, saved with the

@@ -3,6 +3,7 @@ their own, and a clean hparams.yaml."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -25,6 +26,31 @@ def test_help_lists_the_demo_command():
         check=True,
     )
     assert "rnn-mnist demo" in result.stdout
+
+
+def test_every_model_option_of_fit_help_says_what_it_does():
+    import inspect
+    import re
+
+    from lightning_module import RecurrentClassifier
+
+    result = subprocess.run(
+        [sys.executable, "-m", "lightning_module.cli", "fit", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    described = {}
+    for name, text in re.findall(
+        r"^  --model\.(\w+)[^\n]*\n((?:\s{10,}[^\n]*\n)*)", result.stdout, re.M
+    ):
+        described[name] = " ".join(text.split())
+    parameters = set(inspect.signature(RecurrentClassifier).parameters)
+    assert set(described) == parameters
+    for name, text in described.items():
+        assert not text.startswith("(type:"), f"--model.{name} has no help: {text}"
+    assert described["num_classes"].startswith("C, the number of classes the head scores")
 
 
 def test_a_fit_prints_no_lightning_tip_and_its_hparams_have_no_instantiator(
