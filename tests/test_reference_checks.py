@@ -321,3 +321,18 @@ def test_the_gated_checks_agree_with_an_independently_written_lstm_backward():
     assert checks.check_lstm_step_backward(mine).passed
     assert checks.check_gru_step_backward(gru.gru_step_backward).passed
     assert checks.check_lstm_step_forward(lstm.lstm_step_forward).passed
+
+
+@pytest.mark.parametrize(
+    ("extra", "line"), [(1, "and 1 more wrong output"), (3, "and 3 more wrong outputs")]
+)
+def test_the_report_counts_the_wrong_outputs_it_does_not_list(extra, line):
+    from rnn_reference.checking.report import MAX_PROBLEMS, CaseReport, CheckResult
+
+    problems = tuple(f"output {k} is wrong" for k in range(MAX_PROBLEMS + extra))
+    report = str(CheckResult("f", (CaseReport("N=1", 1.0, problems, ("wrong",)),)))
+    assert f"    - {line}\n" in report + "\n"
+    assert (
+        f"output {MAX_PROBLEMS - 1} is wrong" in report
+        and f"output {MAX_PROBLEMS} is" not in report
+    )

@@ -73,7 +73,8 @@ class CheckResult:
         lines.append(f"  First failing case, {first.label}:")
         lines += [f"    - {problem}" for problem in first.problems[:MAX_PROBLEMS]]
         if len(first.problems) > MAX_PROBLEMS:
-            lines.append(f"    - and {len(first.problems) - MAX_PROBLEMS} more wrong outputs")
+            more = len(first.problems) - MAX_PROBLEMS
+            lines.append(f"    - and {more} more wrong output{'s' if more > 1 else ''}")
         same = [case.label for case in others if case.kind == first.kind]
         different = [case for case in others if case.kind != first.kind]
         if same:
