@@ -65,7 +65,7 @@ def test_the_wheel_ships_packages_cpp_source_and_pretrained_models_but_not_scrip
         shipped = zipfile.ZipFile(wheel).read(f"lightning_module/pretrained/{card['file']}")
         assert hashlib.sha256(shipped).hexdigest() == card["sha256"]
     metadata = next(n for n in names if n.endswith("dist-info/METADATA"))
-    # PEP 639's SPDX expression: setuptools refuses the older license table from 2027
+    # PEP 639's SPDX expression: setuptools no longer supports the license table after 2027-02-18
     assert "License-Expression: MIT" in zipfile.ZipFile(wheel).read(metadata).decode()
     entry_points = next(n for n in names if n.endswith("dist-info/entry_points.txt"))
     assert (
